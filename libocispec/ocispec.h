@@ -11,7 +11,20 @@
  *
  * Parse errors are returned as a malloc'd message that names the JSON path:
  *   "linux.resources.memory.limit: expected integer, got string".
- * The *_parse_file() variants prefix it with the file path.
+ * The *_parse_file() variants prefix it with the file path. On failure errno
+ * is EINVAL for a bad document, EFBIG for a file over 64 MiB, ENOMEM, or
+ * the open()/read() errno.
+ *
+ * Reading rules: unknown keys are ignored; a JSON null reads as absent; a
+ * key given twice keeps its last value (as Go's encoding/json does), except
+ * in string maps, which keep every entry in document order (and
+ * ocispec_string_map_get returns the last). Integers are range checked
+ * against their C type. Fields the spec marks REQUIRED inside a present
+ * object are checked, and duplicate namespace / rlimit types are refused.
+ *
+ * Generation writes fields in the order of the spec's Go bindings, so a
+ * document parsed from `runc spec` is generated back byte for byte (pretty
+ * output is tab-indented and ends with a newline, which runc's lacks).
  */
 #ifndef OCISPEC_H
 #define OCISPEC_H
@@ -21,6 +34,11 @@
 #include <stdint.h>
 
 #define OCISPEC_VERSION "1.3.0"
+
+/* GNU C predefines `linux` as 1 (gnu11 and friends); the model has fields
+ * named after the spec's "linux" objects, so the old macro has to go. Test
+ * for Linux with __linux__. */
+#undef linux
 
 typedef struct {
     char **keys;
@@ -187,7 +205,7 @@ typedef struct {
 typedef struct {
     char *type; /* c b u p */
     char *path;
-    int64_t major;
+    int64_t major; /* required unless type is "p" */
     int64_t minor;
     bool has_file_mode;
     uint32_t file_mode;
@@ -195,6 +213,8 @@ typedef struct {
     uint32_t uid;
     bool has_gid;
     uint32_t gid;
+    bool has_major; /* added: absent is allowed for type "p" */
+    bool has_minor;
 } ocispec_device;
 
 typedef struct {
@@ -506,6 +526,14 @@ ocispec_config *ocispec_config_parse_file(const char *path, char **err);
 char *ocispec_config_generate(const ocispec_config *config, bool pretty, char **err);
 void ocispec_config_free(ocispec_config *config);
 bool ocispec_config_equal(const ocispec_config *a, const ocispec_config *b);
+
+/* added: a process object as its own document, as `exec --process` reads
+ * it; same rules and messages as the "process" member of a config. */
+ocispec_process *ocispec_process_parse_data(const char *json, size_t len, char **err);
+ocispec_process *ocispec_process_parse_file(const char *path, char **err);
+char *ocispec_process_generate(const ocispec_process *process, bool pretty, char **err);
+void ocispec_process_free(ocispec_process *process);
+bool ocispec_process_equal(const ocispec_process *a, const ocispec_process *b);
 
 ocispec_state *ocispec_state_parse_data(const char *json, size_t len, char **err);
 ocispec_state *ocispec_state_parse_file(const char *path, char **err);

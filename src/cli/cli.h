@@ -33,4 +33,22 @@ int husk_cli_fail(struct husk_global *g, husk_error_t *err);
 int husk_cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Exit statuses for bad command lines, as runc's: a bad flag or argument
+ * exits 1, an unknown subcommand 3. */
+#define HUSK_EXIT_USAGE 1
+#define HUSK_EXIT_UNKNOWN_COMMAND 3
+
+/* For a command's getopt_long loop, whose optstring starts with ':' (so
+ * getopt reports instead of printing): turns the '?' (unknown flag) or ':'
+ * (flag without its value) that getopt_long returned into a usage error that
+ * names the flag as the user typed it. Reset getopt first: main() sets
+ * optind = 0 before calling a command.
+ *
+ *     while ((c = getopt_long(argc, argv, ":hb:", opts, NULL)) != -1)
+ *         switch (c) { ...
+ *         default: return husk_cli_option_error(argv[0], c, argv);
+ *         }
+ */
+int husk_cli_option_error(const char *command, int getopt_result, char **argv);
+
 #endif

@@ -1,0 +1,952 @@
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "cgroup.h"
+#include "fds.h"
+#include "hooks.h"
+#include "log.h"
+#include "namespaces.h"
+#include "process.h"
+#include "syscalls.h"
+#include "terminal.h"
+#include "utils.h"
+
+extern char **environ;
+
+/* ---------- small helpers ---------- */
+
+static void warn_append(husk_error_t *warn, husk_error_t *err)
+{
+    if (warn == NULL || err == NULL || *err == NULL)
+        return;
+    if (*warn == NULL) {
+        *warn = steal_pointer(err);
+        return;
+    }
+    husk_error_wrap(warn, "%s; ", (*err)->msg);
+    husk_error_free(err);
+}
+
+static int parse_manager(const char *name, enum husk_cgroup_manager *out, husk_error_t *err)
+{
+    return husk_cgroup_manager_parse(name != NULL ? name : "cgroupfs", out, err);
+}
+
+/* Writes --pid-file atomically: a temporary file next to it, renamed. */
+static int write_pid_file(const char *path, pid_t pid, husk_error_t *err)
+{
+    cleanup_free char *copy = strdup(path);
+    if (copy == NULL)
+        return husk_error_set(err, ENOMEM, "--pid-file");
+    char *slash = strrchr(copy, '/');
+    const char *dir = ".", *base = copy;
+    if (slash != NULL) {
+        *slash = '\0';
+        dir = copy[0] ? copy : "/";
+        base = slash + 1;
+    }
+    cleanup_close int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return husk_error_set(err, errno, "--pid-file: open directory `%s`", dir);
+    char buf[32];
+    int len = snprintf(buf, sizeof(buf), "%d", (int) pid);
+    if (husk_write_file_atomic_at(dfd, base, buf, (size_t) len, 0644, err) < 0)
+        return husk_error_wrap(err, "--pid-file `%s`", path);
+    return 0;
+}
+
+static bool init_alive(const husk_state_record *rec)
+{
+    uint64_t start;
+    bool zombie;
+    if (rec->pid <= 0 || husk_proc_start_time(rec->pid, &start, &zombie, NULL) < 0)
+        return false;
+    return start == rec->pid_start && !zombie;
+}
+
+static const char *compute_status(int dir_fd, const husk_state_record *rec)
+{
+    if (!init_alive(rec))
+        return "stopped";
+    if (faccessat(dir_fd, HUSK_START_SOCKET, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        return "created";
+    return "running";
+}
+
+/* A pidfd on the init, only if it is still the process we started. */
+static int open_init_pidfd(const husk_state_record *rec, husk_error_t *err)
+{
+    int fd = husk_pidfd_open(rec->pid, 0);
+    if (fd < 0)
+        return husk_error_set(err, ESRCH, "container not running");
+    /* Checked after opening: the pidfd now pins this very process. */
+    if (!init_alive(rec)) {
+        close(fd);
+        return husk_error_set(err, ESRCH, "container not running");
+    }
+    return fd;
+}
+
+/* Waits for a process (not necessarily our child) to exit. */
+static int wait_pidfd_exit(int pidfd, int timeout_ms)
+{
+    struct pollfd p = { .fd = pidfd, .events = POLLIN };
+    int r;
+    while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+        ;
+    return r > 0 ? 0 : -1;
+}
+
+/* ---------- create ---------- */
+
+struct create_ctx {
+    const struct husk_create_opts *opts;
+    husk_store *store;
+    husk_container_dir *dir;
+    char *bundle;
+    char *rootfs;
+    char *config_text;
+    size_t config_len;
+    ocispec_config *config;
+    enum husk_cgroup_manager manager;
+    husk_cgroup *cg;
+    husk_ns_plan ns;
+    husk_listen_fds listen;
+    int *cc_hook_fds;
+    int listen_fd;
+    pid_t pid;
+    int pidfd;
+    int sync;
+    int pty_master;
+    bool pid_file_written;
+};
+
+static void create_ctx_init(struct create_ctx *c, const struct husk_create_opts *opts)
+{
+    memset(c, 0, sizeof(*c));
+    c->opts = opts;
+    c->listen_fd = c->pidfd = c->sync = c->pty_master = -1;
+    c->ns.pid_join_fd = -1;
+}
+
+static void create_ctx_release(struct create_ctx *c)
+{
+    if (c->config != NULL && c->config->hooks != NULL)
+        husk_hooks_close(c->cc_hook_fds, c->config->hooks->create_container_len);
+    c->cc_hook_fds = NULL;
+    husk_ns_plan_close(&c->ns);
+    husk_listen_fds_free(&c->listen);
+    if (c->listen_fd >= 0)
+        close(c->listen_fd);
+    if (c->sync >= 0)
+        close(c->sync);
+    if (c->pidfd >= 0)
+        close(c->pidfd);
+    if (c->pty_master >= 0)
+        close(c->pty_master);
+    c->listen_fd = c->sync = c->pidfd = c->pty_master = -1;
+    husk_cgroup_free(c->cg);
+    c->cg = NULL;
+    ocispec_config_free(c->config);
+    c->config = NULL;
+    free(c->config_text);
+    free(c->bundle);
+    free(c->rootfs);
+    c->config_text = c->bundle = c->rootfs = NULL;
+    husk_container_dir_free(c->dir);
+    c->dir = NULL;
+    husk_store_free(c->store);
+    c->store = NULL;
+}
+
+/* Undoes a create that failed: the init (and with it its namespaces and
+ * mounts), the cgroup, the pid file, the state dir. */
+static void create_ctx_undo(struct create_ctx *c)
+{
+    if (c->pidfd >= 0) {
+        husk_pidfd_send_signal(c->pidfd, SIGKILL, NULL, 0);
+        siginfo_t info;
+        waitid((idtype_t) P_PIDFD, (id_t) c->pidfd, &info, WEXITED);
+    }
+    if (c->cg != NULL) {
+        husk_cgroup_kill(c->cg, SIGKILL, NULL);
+        husk_cgroup_destroy(c->cg, NULL);
+    }
+    if (c->pid_file_written)
+        unlink(c->opts->pid_file);
+    if (c->dir != NULL)
+        husk_store_remove_container(c->store, c->dir, NULL);
+}
+
+static int load_config(struct create_ctx *c, husk_error_t *err)
+{
+    const struct husk_create_opts *o = c->opts;
+    const char *bundle = o->bundle != NULL ? o->bundle : ".";
+    c->bundle = realpath(bundle, NULL);
+    if (c->bundle == NULL)
+        return husk_error_set(err, errno, "bundle `%s`", bundle);
+    struct stat st;
+    if (stat(c->bundle, &st) < 0 || !S_ISDIR(st.st_mode))
+        return husk_error_set(err, ENOTDIR, "bundle `%s`", bundle);
+
+    cleanup_free char *default_path = NULL;
+    const char *path = o->config_path;
+    if (path == NULL) {
+        if (asprintf(&default_path, "%s/config.json", c->bundle) < 0)
+            return husk_error_set(err, ENOMEM, "config");
+        path = default_path;
+    }
+    if (husk_read_file(path, &c->config_text, &c->config_len, err) < 0)
+        return -1;
+    char *perr = NULL;
+    c->config = ocispec_config_parse_data(c->config_text, c->config_len, &perr);
+    if (c->config == NULL) {
+        husk_error_set(err, EINVAL, "%s: %s", path, perr ? perr : "invalid config");
+        (*err)->errno_value = 0;
+        free(perr);
+        return -1;
+    }
+    return 0;
+}
+
+static int validate_config(struct create_ctx *c, husk_error_t *err)
+{
+    const ocispec_config *cfg = c->config;
+    const struct husk_create_opts *o = c->opts;
+    if (cfg->process == NULL)
+        return husk_error_set(err, EINVAL, "process: required to create a container");
+    if (cfg->process->args == NULL || cfg->process->args_len == 0 || cfg->process->args[0] == NULL ||
+        cfg->process->args[0][0] == '\0')
+        return husk_error_set(err, EINVAL, "process.args: must name a program");
+    if (cfg->process->cwd != NULL && cfg->process->cwd[0] != '/')
+        return husk_error_set(err, EINVAL, "process.cwd: `%s` is not absolute", cfg->process->cwd);
+    if (cfg->root == NULL || cfg->root->path == NULL || cfg->root->path[0] == '\0')
+        return husk_error_set(err, EINVAL, "root.path: required");
+
+    cleanup_free char *joined = NULL;
+    const char *rp = cfg->root->path;
+    if (rp[0] != '/') {
+        if (asprintf(&joined, "%s/%s", c->bundle, rp) < 0)
+            return husk_error_set(err, ENOMEM, "root.path");
+        rp = joined;
+    }
+    c->rootfs = realpath(rp, NULL);
+    struct stat st;
+    if (c->rootfs == NULL || stat(c->rootfs, &st) < 0)
+        return husk_error_set(err, errno, "root.path: rootfs `%s`", rp);
+    if (!S_ISDIR(st.st_mode))
+        return husk_error_set(err, ENOTDIR, "root.path: rootfs `%s`", rp);
+
+    bool terminal = cfg->process->terminal;
+    if (terminal && o->console_socket == NULL && o->mode != HUSK_MODE_RUN_FOREGROUND)
+        return husk_error_set(err, EINVAL,
+                              "process.terminal is true: --console-socket is required when husk "
+                              "does not stay in the foreground");
+    if (!terminal && o->console_socket != NULL)
+        return husk_error_set(err, EINVAL,
+                              "--console-socket `%s`: process.terminal is false (no pty to send)",
+                              o->console_socket);
+    if (o->preserve_fds < 0)
+        return husk_error_set(err, EINVAL, "--preserve-fds: %d is negative", o->preserve_fds);
+    return 0;
+}
+
+/* The socket `husk start` connects to; bound through /proc/self/fd when
+ * the state dir's path is too long for sun_path. */
+static int make_start_socket(struct create_ctx *c, husk_error_t *err)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int len = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", c->dir->path,
+                       HUSK_START_SOCKET);
+    if (len < 0 || (size_t) len >= sizeof(addr.sun_path))
+        snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/%s", c->dir->dir_fd,
+                 HUSK_START_SOCKET);
+    c->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (c->listen_fd < 0)
+        return husk_error_set(err, errno, "start socket");
+    if (bind(c->listen_fd, (struct sockaddr *) &addr, sizeof(addr)) < 0 ||
+        listen(c->listen_fd, 4) < 0)
+        return husk_error_set(err, errno, "start socket `%s/%s`", c->dir->path, HUSK_START_SOCKET);
+    return 0;
+}
+
+static int run_parent_hooks(struct create_ctx *c, husk_error_t *err)
+{
+    const ocispec_hooks *h = c->config->hooks;
+    cleanup_free char *state =
+        husk_process_state_json(c->config, c->opts->id, c->bundle, "creating", c->pid);
+    if (husk_hooks_run("prestart", h->prestart, h->prestart_len, NULL, state, err) < 0)
+        return -1;
+    return husk_hooks_run("createRuntime", h->create_runtime, h->create_runtime_len, NULL, state,
+                          err);
+}
+
+static int init_exit_error(struct create_ctx *c, husk_error_t *err)
+{
+    siginfo_t info = { 0 };
+    if (waitid((idtype_t) P_PIDFD, (id_t) c->pidfd, &info, WEXITED) == 0) {
+        close(c->pidfd);
+        c->pidfd = -1;
+        if (info.si_code == CLD_EXITED)
+            return husk_error_set(err, 0, "container init exited with status %d before it was ready",
+                                  info.si_status);
+        return husk_error_set(err, 0, "container init killed by signal %d before it was ready",
+                              info.si_status);
+    }
+    return husk_error_set(err, 0, "container init exited before it was ready");
+}
+
+/* Talks to the init until READY: hooks, the pty. */
+static int wait_ready(struct create_ctx *c, husk_error_t *err)
+{
+    for (;;) {
+        struct husk_sync_msg msg;
+        int fd = -1;
+        int r = husk_sync_recv(c->sync, &msg, &fd, err);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return init_exit_error(c, err);
+        switch (msg.type) {
+        case HUSK_SYNC_ERROR:
+            return husk_sync_error(&msg, err);
+        case HUSK_SYNC_HOOKS:
+            if (run_parent_hooks(c, err) < 0)
+                return -1;
+            if (husk_sync_send(c->sync, HUSK_SYNC_HOOKS_DONE, 0, 0, NULL, -1, err) < 0)
+                return -1;
+            break;
+        case HUSK_SYNC_PTY:
+            if (fd < 0)
+                return husk_error_set(err, EPROTO, "container init sent no pty");
+            if (c->pty_master >= 0)
+                close(c->pty_master);
+            c->pty_master = fd;
+            if (c->opts->console_socket != NULL &&
+                husk_terminal_send_to_console_socket(c->opts->console_socket, fd, err) < 0)
+                return -1;
+            break;
+        case HUSK_SYNC_READY:
+            if (fd >= 0)
+                close(fd);
+            return 0;
+        default:
+            if (fd >= 0)
+                close(fd);
+            return husk_error_set(err, EPROTO, "container init sent unexpected message %u",
+                                  msg.type);
+        }
+    }
+}
+
+static int save_state(struct create_ctx *c, husk_error_t *err)
+{
+    husk_state_record rec = {
+        .id = (char *) c->opts->id,
+        .pid = c->pid,
+        .bundle = c->bundle,
+        .rootfs = c->rootfs,
+        .owner_uid = geteuid(),
+        .cgroup_path = (char *) husk_cgroup_path(c->cg),
+        .cgroup_manager = c->manager == HUSK_CGROUP_DISABLED ? "disabled" : "cgroupfs",
+        .annotations = c->config->annotations,
+    };
+    if (husk_proc_start_time(c->pid, &rec.pid_start, NULL, err) < 0)
+        return husk_error_wrap(err, "container init");
+    cleanup_free char *created = husk_rfc3339_now();
+    rec.created = created;
+    /* start and delete run poststart/poststop hooks from this copy: the
+     * bundle may have changed or be gone by then. */
+    const ocispec_hooks *h = c->config->hooks;
+    if (h != NULL && (h->poststop_len > 0 || h->poststart_len > 0)) {
+        rec.keep_config = true;
+        if (husk_write_file_atomic_at(c->dir->dir_fd, HUSK_CONFIG_COPY, c->config_text,
+                                      c->config_len, 0600, err) < 0)
+            return -1;
+    }
+    return husk_state_record_save(c->dir->dir_fd, &rec, err);
+}
+
+/* Reads what the init says after START in run mode: EOF when the exec
+ * succeeded (the socket is close-on-exec), ERROR otherwise. */
+static int wait_exec(int sock, husk_error_t *err)
+{
+    struct husk_sync_msg msg;
+    int r = husk_sync_recv(sock, &msg, NULL, err);
+    if (r < 0)
+        return -1;
+    if (r > 0 && msg.type == HUSK_SYNC_ERROR)
+        return husk_sync_error(&msg, err);
+    return 0;
+}
+
+static void run_poststart(const ocispec_config *cfg, const char *id, const char *bundle, pid_t pid,
+                          husk_error_t *warn)
+{
+    if (cfg->hooks == NULL || cfg->hooks->poststart_len == 0)
+        return;
+    cleanup_error husk_error_t herr = NULL;
+    cleanup_free char *state = husk_process_state_json(cfg, id, bundle, "running", pid);
+    if (husk_hooks_run("poststart", cfg->hooks->poststart, cfg->hooks->poststart_len, NULL, state,
+                       &herr) < 0)
+        warn_append(warn, &herr);
+}
+
+/* Every step of create up to a READY init, then START. On failure the
+ * caller undoes it with create_ctx_undo(). */
+static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *err)
+{
+    const struct husk_create_opts *o = c->opts;
+    if (husk_store_validate_id(o->id, err) < 0)
+        return -1;
+    if (parse_manager(o->cgroup_manager, &c->manager, err) < 0)
+        return -1;
+    if (load_config(c, err) < 0 || validate_config(c, err) < 0)
+        return -1;
+    if (husk_ns_plan_build(c->config->linux, &c->ns, err) < 0)
+        return -1;
+    if (husk_fds_listen_from_env(environ, &c->listen, err) < 0)
+        return -1;
+    const ocispec_hooks *h = c->config->hooks;
+    if (h != NULL && husk_hooks_open(h->create_container, h->create_container_len,
+                                     &c->cc_hook_fds, err) < 0)
+        return husk_error_wrap(err, "createContainer hook");
+
+    if (husk_store_open(o->root, true, &c->store, err) < 0)
+        return -1;
+    if (husk_store_reserve(c->store, o->id, &c->dir, err) < 0)
+        return -1;
+
+    const ocispec_linux *lx = c->config->linux;
+    if (husk_cgroup_create(c->manager, o->id, lx ? lx->cgroups_path : NULL,
+                           lx ? lx->resources : NULL, &c->cg, err) < 0)
+        return -1;
+    if (o->mode == HUSK_MODE_CREATE && make_start_socket(c, err) < 0)
+        return -1;
+
+    struct husk_init_spec spec = {
+        .config = c->config,
+        .id = o->id,
+        .bundle = c->bundle,
+        .rootfs = c->rootfs,
+        .ns = &c->ns,
+        .no_pivot = o->no_pivot,
+        .no_new_keyring = o->no_new_keyring,
+        .wait_for_start = o->mode == HUSK_MODE_CREATE,
+        .start_listen_fd = c->listen_fd,
+        .hooks_round = h != NULL && (h->prestart_len > 0 || h->create_runtime_len > 0),
+        .create_container_fds = c->cc_hook_fds,
+        .listen = &c->listen,
+        .preserve_fds = o->preserve_fds,
+    };
+    if (husk_process_spawn(&spec, husk_cgroup_v2_fd(c->cg), &c->pid, &c->pidfd, &c->sync, err) < 0)
+        return -1;
+    if (husk_cgroup_v2_fd(c->cg) < 0 && husk_cgroup_enter(c->cg, c->pid, err) < 0)
+        return -1;
+    if (c->ns.new_user && husk_ns_write_id_maps(c->pid, lx, err) < 0)
+        return -1;
+    if (husk_sync_send(c->sync, HUSK_SYNC_GO, 0, c->pid, NULL, -1, err) < 0)
+        return -1;
+    if (wait_ready(c, err) < 0)
+        return -1;
+    /* The listening socket belongs to the init now. */
+    if (c->listen_fd >= 0) {
+        close(c->listen_fd);
+        c->listen_fd = -1;
+    }
+    if (save_state(c, err) < 0)
+        return -1;
+    if (o->pid_file != NULL) {
+        if (write_pid_file(o->pid_file, c->pid, err) < 0)
+            return -1;
+        c->pid_file_written = true;
+    }
+    if (husk_sync_send(c->sync, HUSK_SYNC_START, 0, 0, NULL, -1, err) < 0)
+        return -1;
+    if (o->mode != HUSK_MODE_CREATE) {
+        if (wait_exec(c->sync, err) < 0)
+            return -1;
+        run_poststart(c->config, o->id, c->bundle, c->pid, warn);
+    }
+    close(c->sync);
+    c->sync = -1;
+    return 0;
+}
+
+int husk_container_create(const struct husk_create_opts *opts, husk_error_t *warn,
+                          husk_error_t *err)
+{
+    struct create_ctx c;
+    create_ctx_init(&c, opts);
+    int ret = create_steps(&c, warn, err);
+    if (ret < 0)
+        create_ctx_undo(&c);
+    create_ctx_release(&c);
+    return ret;
+}
+
+/* ---------- delete ---------- */
+
+static void run_poststop(int dir_fd, const husk_state_record *rec, husk_error_t *warn)
+{
+    if (!rec->keep_config)
+        return;
+    cleanup_error husk_error_t herr = NULL;
+    cleanup_free char *text = NULL;
+    size_t len = 0;
+    if (husk_read_file_at(dir_fd, HUSK_CONFIG_COPY, &text, &len, &herr) < 0) {
+        warn_append(warn, &herr);
+        return;
+    }
+    char *perr = NULL;
+    ocispec_config *cfg = ocispec_config_parse_data(text, len, &perr);
+    free(perr);
+    if (cfg == NULL || cfg->hooks == NULL) {
+        ocispec_config_free(cfg);
+        return;
+    }
+    cleanup_free char *state = husk_process_state_json(cfg, rec->id, rec->bundle, "stopped", 0);
+    if (husk_hooks_run("poststop", cfg->hooks->poststop, cfg->hooks->poststop_len, NULL, state,
+                       &herr) < 0)
+        warn_append(warn, &herr);
+    ocispec_config_free(cfg);
+}
+
+/* Kills what is left, removes the cgroup, runs poststop, removes the dir. */
+static int destroy_container(husk_store *store, husk_container_dir *dir,
+                             const husk_state_record *rec, bool kill_init, husk_error_t *warn,
+                             husk_error_t *err)
+{
+    if (kill_init) {
+        cleanup_close int pidfd = open_init_pidfd(rec, NULL);
+        if (pidfd >= 0) {
+            husk_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+            if (wait_pidfd_exit(pidfd, 10000) < 0)
+                return husk_error_set(err, ETIMEDOUT, "container `%s`: init pid %d did not die",
+                                      rec->id, (int) rec->pid);
+        }
+    }
+    enum husk_cgroup_manager manager;
+    cleanup_cgroup husk_cgroup *cg = NULL;
+    if (parse_manager(rec->cgroup_manager, &manager, err) < 0 ||
+        husk_cgroup_load(manager, rec->cgroup_path, &cg, err) < 0)
+        return -1;
+    if (rec->cgroup_path != NULL) {
+        /* Processes that joined the container's cgroup from outside its pid
+         * namespace outlive the init. */
+        husk_cgroup_kill(cg, SIGKILL, NULL);
+        if (husk_cgroup_destroy(cg, err) < 0)
+            return -1;
+    }
+    run_poststop(dir->dir_fd, rec, warn);
+    return husk_store_remove_container(store, dir, err);
+}
+
+int husk_container_delete(const char *root, const char *id, bool force, const char *cgroup_manager,
+                          husk_error_t *warn, husk_error_t *err)
+{
+    (void) cgroup_manager;
+    cleanup_store husk_store *store = NULL;
+    cleanup_container_dir husk_container_dir *dir = NULL;
+    if (husk_store_validate_id(id, err) < 0)
+        return -1;
+    if (husk_store_open(root, false, &store, err) < 0) {
+        if ((*err)->errno_value == ENOENT) {
+            husk_error_free(err);
+            return husk_error_set(err, ENOENT, "container `%s` does not exist", id);
+        }
+        return -1;
+    }
+    if (husk_store_open_container(store, id, true, &dir, err) < 0)
+        return -1;
+    cleanup_state_record husk_state_record *rec = NULL;
+    if (husk_state_record_load(dir->dir_fd, &rec, err) < 0) {
+        /* A create that died half way: nothing to stop but the leftovers. */
+        if (force && (*err)->errno_value == ENOENT) {
+            husk_error_free(err);
+            return husk_store_remove_container(store, dir, err);
+        }
+        return husk_error_wrap(err, "container `%s`", id);
+    }
+    const char *status = compute_status(dir->dir_fd, rec);
+    if (strcmp(status, "running") == 0 && !force)
+        return husk_error_set(err, EBUSY,
+                              "cannot delete container %s that is not stopped: %s (use --force)", id,
+                              status);
+    return destroy_container(store, dir, rec, strcmp(status, "stopped") != 0, warn, err);
+}
+
+/* ---------- run ---------- */
+
+struct proxy {
+    bool active;
+    bool raw;
+    struct termios saved;
+};
+
+static void forward_signal(int pidfd, int sig, struct proxy *px, int pty)
+{
+    if (sig == SIGCHLD)
+        return;
+    if (sig == SIGWINCH && px->active) {
+        husk_terminal_copy_size(STDIN_FILENO, pty);
+        return;
+    }
+    husk_pidfd_send_signal(pidfd, sig, NULL, 0);
+}
+
+static void drain_pty(int pty)
+{
+    int fl = fcntl(pty, F_GETFL);
+    fcntl(pty, F_SETFL, fl | O_NONBLOCK);
+    while (husk_terminal_pump(pty, STDOUT_FILENO) > 0)
+        ;
+}
+
+/* Waits for the container, forwarding signals and proxying the terminal. */
+static int foreground_wait(struct create_ctx *c, int sfd, int *exit_status, husk_error_t *err)
+{
+    struct proxy px = { .active = c->pty_master >= 0 && c->opts->console_socket == NULL };
+    if (px.active && isatty(STDIN_FILENO)) {
+        if (husk_terminal_raw_mode(STDIN_FILENO, &px.saved, NULL) == 0)
+            px.raw = true;
+        husk_terminal_copy_size(STDIN_FILENO, c->pty_master);
+    }
+    bool stdin_open = px.active;
+    bool pty_open = px.active;
+    int ret = 0;
+    for (;;) {
+        struct pollfd p[4] = {
+            { .fd = c->pidfd, .events = POLLIN },
+            { .fd = sfd, .events = POLLIN },
+            { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+            { .fd = pty_open ? c->pty_master : -1, .events = POLLIN },
+        };
+        if (poll(p, 4, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            ret = husk_error_set(err, errno, "wait for the container");
+            break;
+        }
+        if (p[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                forward_signal(c->pidfd, (int) si.ssi_signo, &px, c->pty_master);
+        }
+        if (p[3].revents & (POLLIN | POLLHUP | POLLERR)) {
+            if (husk_terminal_pump(c->pty_master, STDOUT_FILENO) <= 0 && errno != EAGAIN)
+                pty_open = false;
+        }
+        if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+            if (husk_terminal_pump(STDIN_FILENO, c->pty_master) <= 0 && errno != EAGAIN)
+                stdin_open = false;
+        }
+        if (p[0].revents & POLLIN) {
+            siginfo_t info = { 0 };
+            if (waitid((idtype_t) P_PIDFD, (id_t) c->pidfd, &info, WEXITED) < 0) {
+                ret = husk_error_set(err, errno, "wait for the container");
+                break;
+            }
+            *exit_status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+            if (pty_open)
+                drain_pty(c->pty_master);
+            break;
+        }
+    }
+    if (px.raw)
+        husk_terminal_restore(STDIN_FILENO, &px.saved);
+    return ret;
+}
+
+int husk_container_run(const struct husk_create_opts *opts, int *exit_status, husk_error_t *warn,
+                       husk_error_t *err)
+{
+    if (opts->mode != HUSK_MODE_RUN_FOREGROUND)
+        return husk_container_create(opts, warn, err);
+
+    /* Blocked before the clone so that no signal meant for the container
+     * is lost; the init empties its mask before exec. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    cleanup_close int sfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return husk_error_set(err, errno, "signalfd");
+    }
+
+    struct create_ctx c;
+    create_ctx_init(&c, opts);
+    int ret = create_steps(&c, warn, err);
+    if (ret < 0) {
+        create_ctx_undo(&c);
+        create_ctx_release(&c);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return ret;
+    }
+    ret = foreground_wait(&c, sfd, exit_status, err);
+    if (ret < 0)
+        create_ctx_undo(&c);
+    else if (!opts->keep) {
+        cleanup_state_record husk_state_record *rec = NULL;
+        close(c.pidfd);
+        c.pidfd = -1;
+        if (husk_state_record_load(c.dir->dir_fd, &rec, err) < 0 ||
+            destroy_container(c.store, c.dir, rec, false, warn, err) < 0)
+            ret = -1;
+    }
+    create_ctx_release(&c);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return ret;
+}
+
+/* ---------- start ---------- */
+
+static int connect_start_socket(husk_container_dir *dir, husk_error_t *err)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int len = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", dir->path, HUSK_START_SOCKET);
+    if (len < 0 || (size_t) len >= sizeof(addr.sun_path))
+        snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/%s", dir->dir_fd,
+                 HUSK_START_SOCKET);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return husk_error_set(err, errno, "start socket");
+    if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0) {
+        int saved = errno;
+        close(fd);
+        return husk_error_set(err, saved, "connect to the container's init");
+    }
+    return fd;
+}
+
+int husk_container_start(const char *root, const char *id, husk_error_t *warn, husk_error_t *err)
+{
+    cleanup_store husk_store *store = NULL;
+    cleanup_container_dir husk_container_dir *dir = NULL;
+    if (husk_store_validate_id(id, err) < 0)
+        return -1;
+    if (husk_store_open(root, false, &store, err) < 0) {
+        husk_error_free(err);
+        return husk_error_set(err, ENOENT, "container `%s` does not exist", id);
+    }
+    if (husk_store_open_container(store, id, true, &dir, err) < 0)
+        return -1;
+    cleanup_state_record husk_state_record *rec = NULL;
+    if (husk_state_record_load(dir->dir_fd, &rec, err) < 0)
+        return husk_error_wrap(err, "container `%s`", id);
+    const char *status = compute_status(dir->dir_fd, rec);
+    if (strcmp(status, "running") == 0)
+        return husk_error_set(err, EBUSY, "cannot start an already running container");
+    if (strcmp(status, "stopped") == 0)
+        return husk_error_set(err, EINVAL, "cannot start a container that has stopped");
+
+    cleanup_close int conn = connect_start_socket(dir, err);
+    if (conn < 0)
+        return -1;
+    /* From here on the container counts as started. */
+    unlinkat(dir->dir_fd, HUSK_START_SOCKET, 0);
+    if (wait_exec(conn, err) < 0)
+        return -1;
+
+    if (rec->keep_config) {
+        cleanup_free char *text = NULL;
+        size_t len = 0;
+        if (husk_read_file_at(dir->dir_fd, HUSK_CONFIG_COPY, &text, &len, NULL) == 0) {
+            char *perr = NULL;
+            ocispec_config *cfg = ocispec_config_parse_data(text, len, &perr);
+            free(perr);
+            if (cfg != NULL)
+                run_poststart(cfg, id, rec->bundle, rec->pid, warn);
+            ocispec_config_free(cfg);
+        }
+    }
+    return 0;
+}
+
+/* ---------- kill ---------- */
+
+int husk_container_kill(const char *root, const char *id, int sig, bool all, husk_error_t *err)
+{
+    cleanup_store husk_store *store = NULL;
+    cleanup_container_dir husk_container_dir *dir = NULL;
+    if (husk_store_validate_id(id, err) < 0)
+        return -1;
+    if (husk_store_open(root, false, &store, err) < 0) {
+        husk_error_free(err);
+        return husk_error_set(err, ENOENT, "container `%s` does not exist", id);
+    }
+    if (husk_store_open_container(store, id, false, &dir, err) < 0)
+        return -1;
+    cleanup_state_record husk_state_record *rec = NULL;
+    if (husk_state_record_load(dir->dir_fd, &rec, err) < 0)
+        return husk_error_wrap(err, "container `%s`", id);
+
+    if (all && rec->cgroup_path != NULL) {
+        enum husk_cgroup_manager manager;
+        cleanup_cgroup husk_cgroup *cg = NULL;
+        if (!init_alive(rec))
+            return husk_error_set(err, ESRCH, "container not running");
+        if (parse_manager(rec->cgroup_manager, &manager, err) < 0 ||
+            husk_cgroup_load(manager, rec->cgroup_path, &cg, err) < 0)
+            return -1;
+        return husk_cgroup_kill(cg, sig, err);
+    }
+    cleanup_close int pidfd = open_init_pidfd(rec, err);
+    if (pidfd < 0)
+        return -1;
+    if (husk_pidfd_send_signal(pidfd, sig, NULL, 0) < 0)
+        return husk_error_set(err, errno, "send signal %d to container `%s` (pid %d)", sig, id,
+                              (int) rec->pid);
+    return 0;
+}
+
+/* ---------- state and list ---------- */
+
+static int info_load_at(husk_store *store, const char *id, husk_container_info *out,
+                        husk_error_t *err)
+{
+    cleanup_close int dfd = openat(store->root_fd, id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+        if (errno == ENOENT)
+            return husk_error_set(err, ENOENT, "container `%s` does not exist", id);
+        return husk_error_set(err, errno, "open `%s/%s`", store->root, id);
+    }
+    husk_state_record *rec = NULL;
+    if (husk_state_record_load(dfd, &rec, err) < 0) {
+        if ((*err)->errno_value == ENOENT) {
+            husk_error_free(err);
+            return husk_error_set(err, ENOENT, "container `%s` does not exist (still being created)",
+                                  id);
+        }
+        return husk_error_wrap(err, "container `%s`", id);
+    }
+    out->rec = rec;
+    out->status = compute_status(dfd, rec);
+    return 0;
+}
+
+int husk_container_info_load(const char *root, const char *id, husk_container_info *out,
+                             husk_error_t *err)
+{
+    cleanup_store husk_store *store = NULL;
+    if (husk_store_validate_id(id, err) < 0)
+        return -1;
+    if (husk_store_open(root, false, &store, err) < 0) {
+        husk_error_free(err);
+        return husk_error_set(err, ENOENT, "container `%s` does not exist", id);
+    }
+    return info_load_at(store, id, out, err);
+}
+
+void husk_container_info_clear(husk_container_info *info)
+{
+    husk_state_record_free(info->rec);
+    info->rec = NULL;
+}
+
+static void gen_s(yajl_gen g, const char *s)
+{
+    yajl_gen_string(g, (const unsigned char *) s, strlen(s));
+}
+
+static void gen_kv(yajl_gen g, const char *k, const char *v)
+{
+    gen_s(g, k);
+    gen_s(g, v != NULL ? v : "");
+}
+
+char *husk_container_info_json(const husk_container_info *info, const char *owner_name, bool pretty)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (g == NULL)
+        return NULL;
+    if (pretty) {
+        yajl_gen_config(g, yajl_gen_beautify, 1);
+        yajl_gen_config(g, yajl_gen_indent_string, "  ");
+    }
+    const husk_state_record *r = info->rec;
+    bool stopped = strcmp(info->status, "stopped") == 0;
+    yajl_gen_map_open(g);
+    gen_kv(g, "ociVersion", OCISPEC_VERSION);
+    gen_kv(g, "id", r->id);
+    gen_s(g, "pid");
+    yajl_gen_integer(g, stopped ? 0 : r->pid);
+    gen_kv(g, "status", info->status);
+    gen_kv(g, "bundle", r->bundle);
+    gen_kv(g, "rootfs", r->rootfs);
+    gen_kv(g, "created", r->created);
+    gen_kv(g, "owner", owner_name);
+    if (r->annotations != NULL && r->annotations->len > 0) {
+        gen_s(g, "annotations");
+        yajl_gen_map_open(g);
+        for (size_t i = 0; i < r->annotations->len; i++)
+            gen_kv(g, r->annotations->keys[i], r->annotations->values[i]);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_map_close(g);
+    const unsigned char *buf;
+    size_t len;
+    char *out = NULL;
+    if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
+        out = strndup((const char *) buf, len);
+    yajl_gen_free(g);
+    /* yajl's beautifier ends with a newline; runc's state does not. */
+    if (out != NULL && len > 0 && out[len - 1] == '\n')
+        out[len - 1] = '\0';
+    return out;
+}
+
+int husk_container_list(const char *root, husk_container_info **out, size_t *n, husk_error_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    cleanup_store husk_store *store = NULL;
+    if (husk_store_open(root, false, &store, err) < 0) {
+        if ((*err)->errno_value == ENOENT) {
+            husk_error_free(err);
+            return 0;
+        }
+        return -1;
+    }
+    cleanup_strv char **ids = NULL;
+    if (husk_store_list_ids(store, &ids, err) < 0)
+        return -1;
+    size_t count = 0;
+    while (ids[count] != NULL)
+        count++;
+    husk_container_info *v = calloc(count + 1, sizeof(*v));
+    if (v == NULL)
+        return husk_error_set(err, ENOMEM, "list");
+    size_t used = 0;
+    for (size_t i = 0; i < count; i++) {
+        cleanup_error husk_error_t ignored = NULL;
+        if (info_load_at(store, ids[i], &v[used], &ignored) == 0)
+            used++;
+    }
+    *out = v;
+    *n = used;
+    return 0;
+}

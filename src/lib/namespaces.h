@@ -1,0 +1,43 @@
+/* linux.namespaces: which namespaces the init gets new (clone flags) and
+ * which it joins (setns on a `path` opened by the parent in the host). */
+#ifndef HUSK_NAMESPACES_H
+#define HUSK_NAMESPACES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "ocispec.h"
+
+#define HUSK_NS_MAX 8
+
+typedef struct husk_ns_plan {
+    uint64_t clone_flags;  /* CLONE_NEW* passed to clone3 */
+    bool unshare_cgroup;   /* the init unshares its cgroup ns once it sits in its cgroup */
+    bool new_user;         /* the parent writes the id maps */
+    int pid_join_fd;       /* -1, or the pid ns the parent enters around clone3 */
+    size_t n_join;
+    int join_fd[HUSK_NS_MAX];
+    int join_flag[HUSK_NS_MAX]; /* CLONE_NEW* of join_fd[i], user ns first */
+} husk_ns_plan;
+
+/* The CLONE_NEW* flag of a spec namespace type ("pid", "network", ...), or
+ * 0 when unknown. */
+int husk_ns_flag(const char *type);
+
+/* Builds the plan from the config: duplicates and unknown types are refused
+ * (errors name linux.namespaces[i]); paths are opened and checked to be
+ * namespaces of that type. */
+int husk_ns_plan_build(const ocispec_linux *linux, husk_ns_plan *plan, husk_error_t *err);
+
+/* In the init: setns() into every joined namespace (pid excepted). */
+int husk_ns_join(const husk_ns_plan *plan, husk_error_t *err);
+
+/* Parent: writes /proc/<pid>/uid_map and gid_map from the config. */
+int husk_ns_write_id_maps(pid_t pid, const ocispec_linux *linux, husk_error_t *err);
+
+void husk_ns_plan_close(husk_ns_plan *plan);
+
+#endif

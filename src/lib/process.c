@@ -1,0 +1,563 @@
+#include "process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hooks.h"
+#include "rootfs.h"
+#include "syscalls.h"
+#include "terminal.h"
+#include "utils.h"
+
+/* ---------- the sync protocol ---------- */
+
+int husk_sync_send(int sock, uint32_t type, int errnum, int64_t value, const char *text, int fd,
+                   husk_error_t *err)
+{
+    struct husk_sync_msg msg = { .type = type, .errnum = errnum, .value = value };
+    size_t text_len = 0;
+    if (text != NULL) {
+        text_len = strnlen(text, HUSK_SYNC_TEXT_MAX - 1);
+        memcpy(msg.text, text, text_len);
+    }
+    struct iovec iov = { .iov_base = &msg, .iov_len = offsetof(struct husk_sync_msg, text) + text_len + 1 };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (fd >= 0) {
+        memset(&control, 0, sizeof(control));
+        mh.msg_control = control.buf;
+        mh.msg_controllen = sizeof(control.buf);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    ssize_t n;
+    while ((n = sendmsg(sock, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+        ;
+    if (n < 0)
+        return husk_error_set(err, errno, "send to the container's init");
+    return 0;
+}
+
+int husk_sync_recv(int sock, struct husk_sync_msg *msg, int *fd, husk_error_t *err)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(msg, 0, sizeof(*msg));
+    struct iovec iov = { .iov_base = msg, .iov_len = sizeof(*msg) };
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+    };
+    if (fd != NULL)
+        *fd = -1;
+    ssize_t n;
+    while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+        ;
+    if (n < 0)
+        return husk_error_set(err, errno, "receive from the container's init");
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int got;
+            memcpy(&got, CMSG_DATA(c), sizeof(int));
+            if (fd != NULL && *fd < 0)
+                *fd = got;
+            else
+                close(got);
+        }
+    }
+    if (n == 0)
+        return 0;
+    msg->text[HUSK_SYNC_TEXT_MAX - 1] = '\0';
+    return 1;
+}
+
+int husk_sync_error(const struct husk_sync_msg *msg, husk_error_t *err)
+{
+    /* The init's message already ends with strerror(errnum). */
+    int ret = husk_error_set(err, 0, "%s", msg->text);
+    if (err != NULL && *err != NULL)
+        (*err)->errno_value = msg->errnum;
+    return msg->errnum > 0 ? -msg->errnum : ret;
+}
+
+/* ---------- state JSON for hooks ---------- */
+
+char *husk_process_state_json(const ocispec_config *config, const char *id, const char *bundle,
+                              const char *status, pid_t pid)
+{
+    ocispec_state st = {
+        .oci_version = (char *) OCISPEC_VERSION,
+        .id = (char *) id,
+        .status = (char *) status,
+        .has_pid = pid > 0,
+        .pid = pid,
+        .bundle = (char *) bundle,
+        .annotations = config->annotations,
+    };
+    char *perr = NULL;
+    char *json = ocispec_state_generate(&st, false, &perr);
+    free(perr);
+    return json;
+}
+
+/* ---------- the init ---------- */
+
+struct init_ctx {
+    const struct husk_init_spec *spec;
+    int sync;   /* where errors go: the socketpair, later the `start` connection */
+    pid_t host_pid;
+    char *exec_path;
+    char **env;
+    int pty_slave;
+};
+
+__attribute__((noreturn)) static void init_die(struct init_ctx *ctx, husk_error_t *err)
+{
+    const char *text = (err && *err && (*err)->msg) ? (*err)->msg : "container init failed";
+    int errnum = (err && *err) ? (*err)->errno_value : 0;
+    husk_sync_send(ctx->sync, HUSK_SYNC_ERROR, errnum, 0, text, -1, NULL);
+    _exit(1);
+}
+
+static int init_expect(struct init_ctx *ctx, uint32_t type, struct husk_sync_msg *msg,
+                       husk_error_t *err)
+{
+    int r = husk_sync_recv(ctx->sync, msg, NULL, err);
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        _exit(1); /* the parent gave up and will clean up */
+    if (msg->type == HUSK_SYNC_ERROR)
+        _exit(1);
+    if (msg->type != type)
+        return husk_error_set(err, EPROTO, "container init: unexpected message %u", msg->type);
+    return 0;
+}
+
+static int set_hostname(const ocispec_config *c, const husk_ns_plan *ns, husk_error_t *err)
+{
+    bool new_uts = ns->clone_flags & CLONE_NEWUTS;
+    if (c->hostname != NULL && c->hostname[0] != '\0') {
+        if (!new_uts)
+            return husk_error_set(err, EINVAL, "hostname: needs a new uts namespace");
+        if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+            return husk_error_set(err, errno, "hostname: set `%s`", c->hostname);
+    }
+    if (c->domainname != NULL && c->domainname[0] != '\0') {
+        if (!new_uts)
+            return husk_error_set(err, EINVAL, "domainname: needs a new uts namespace");
+        if (setdomainname(c->domainname, strlen(c->domainname)) < 0)
+            return husk_error_set(err, errno, "domainname: set `%s`", c->domainname);
+    }
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int resource;
+} rlimit_table[] = {
+    { "RLIMIT_AS", RLIMIT_AS },           { "RLIMIT_CORE", RLIMIT_CORE },
+    { "RLIMIT_CPU", RLIMIT_CPU },         { "RLIMIT_DATA", RLIMIT_DATA },
+    { "RLIMIT_FSIZE", RLIMIT_FSIZE },     { "RLIMIT_LOCKS", RLIMIT_LOCKS },
+    { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+    { "RLIMIT_NICE", RLIMIT_NICE },       { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+    { "RLIMIT_NPROC", RLIMIT_NPROC },     { "RLIMIT_RSS", RLIMIT_RSS },
+    { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },   { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+    { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
+};
+
+static int set_rlimits(const ocispec_process *p, husk_error_t *err)
+{
+    for (size_t i = 0; i < p->rlimits_len; i++) {
+        const ocispec_rlimit *r = &p->rlimits[i];
+        size_t k, n = sizeof(rlimit_table) / sizeof(rlimit_table[0]);
+        for (k = 0; k < n; k++)
+            if (r->type != NULL && strcmp(rlimit_table[k].name, r->type) == 0)
+                break;
+        if (k == n)
+            return husk_error_set(err, EINVAL, "process.rlimits[%zu].type: unknown `%s`", i,
+                                  r->type ? r->type : "");
+        struct rlimit rl = { .rlim_cur = r->soft, .rlim_max = r->hard };
+        if (setrlimit(rlimit_table[k].resource, &rl) < 0)
+            return husk_error_set(err, errno, "process.rlimits[%zu]: set %s to %llu/%llu", i,
+                                  r->type, (unsigned long long) r->soft,
+                                  (unsigned long long) r->hard);
+    }
+    return 0;
+}
+
+/* PATH lookup in the container's environment, as the user's exec will see
+ * it; done before READY so that a missing program fails `create`. */
+static int find_executable(const ocispec_process *p, char **out, husk_error_t *err)
+{
+    const char *name = p->args[0];
+    if (strchr(name, '/') != NULL) {
+        struct stat st;
+        if (stat(name, &st) < 0)
+            return husk_error_set(err, errno, "exec \"%s\"", name);
+        *out = strdup(name);
+        return 0;
+    }
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (size_t i = 0; i < p->env_len; i++)
+        if (strncmp(p->env[i], "PATH=", 5) == 0)
+            path = p->env[i] + 5;
+    cleanup_free char *copy = strdup(path);
+    char *save = NULL;
+    for (char *dir = strtok_r(copy, ":", &save); dir != NULL; dir = strtok_r(NULL, ":", &save)) {
+        cleanup_free char *cand = NULL;
+        if (asprintf(&cand, "%s/%s", *dir ? dir : ".", name) < 0)
+            return husk_error_set(err, ENOMEM, "exec \"%s\"", name);
+        struct stat st;
+        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+            *out = steal_pointer(&cand);
+            return 0;
+        }
+    }
+    return husk_error_set(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
+}
+
+static int cap_list_to_values(char *const *names, size_t n, const char *field, cap_value_t *vals,
+                              husk_error_t *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cap_from_name(names[i], &vals[i]) < 0)
+            return husk_error_set(err, EINVAL, "process.capabilities.%s: unknown capability `%s`",
+                                  field, names[i]);
+    return 0;
+}
+
+static int drop_bounding(const ocispec_capabilities *caps, husk_error_t *err)
+{
+    cap_value_t keep[CAP_LAST_CAP + 1];
+    size_t n = caps ? caps->bounding_len : 0;
+    if (n > CAP_LAST_CAP + 1)
+        n = CAP_LAST_CAP + 1;
+    if (n > 0 && cap_list_to_values(caps->bounding, n, "bounding", keep, err) < 0)
+        return -1;
+    for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+        if (!CAP_IS_SUPPORTED(c))
+            continue;
+        bool kept = false;
+        for (size_t i = 0; i < n && !kept; i++)
+            kept = keep[i] == c;
+        if (!kept && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            return husk_error_set(err, errno, "process.capabilities.bounding: drop %s",
+                                  cap_to_name(c));
+    }
+    return 0;
+}
+
+static int set_cap_flag(cap_t state, cap_flag_t flag, char *const *names, size_t n,
+                        const char *field, husk_error_t *err)
+{
+    cap_value_t vals[CAP_LAST_CAP + 1];
+    if (n > CAP_LAST_CAP + 1)
+        n = CAP_LAST_CAP + 1;
+    if (n == 0)
+        return 0;
+    if (cap_list_to_values(names, n, field, vals, err) < 0)
+        return -1;
+    if (cap_set_flag(state, flag, (int) n, vals, CAP_SET) < 0)
+        return husk_error_set(err, errno, "process.capabilities.%s", field);
+    return 0;
+}
+
+static int apply_capabilities(const ocispec_capabilities *caps, husk_error_t *err)
+{
+    cap_t state = cap_init();
+    if (state == NULL)
+        return husk_error_set(err, errno, "process.capabilities");
+    int ret = 0;
+    if (caps != NULL &&
+        (set_cap_flag(state, CAP_EFFECTIVE, caps->effective, caps->effective_len, "effective", err) < 0 ||
+         set_cap_flag(state, CAP_PERMITTED, caps->permitted, caps->permitted_len, "permitted", err) < 0 ||
+         set_cap_flag(state, CAP_INHERITABLE, caps->inheritable, caps->inheritable_len,
+                      "inheritable", err) < 0))
+        ret = -1;
+    else if (cap_set_proc(state) < 0)
+        ret = husk_error_set(err, errno, "process.capabilities: set effective/permitted/inheritable");
+    cap_free(state);
+    if (ret < 0)
+        return ret;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return husk_error_set(err, errno, "process.capabilities.ambient: clear");
+    for (size_t i = 0; caps != NULL && i < caps->ambient_len; i++) {
+        cap_value_t v;
+        if (cap_from_name(caps->ambient[i], &v) < 0)
+            return husk_error_set(err, EINVAL, "process.capabilities.ambient: unknown capability `%s`",
+                                  caps->ambient[i]);
+        /* Like runc: an ambient capability missing from permitted or
+         * inheritable is skipped rather than fatal. */
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0) < 0 && errno != EPERM)
+            return husk_error_set(err, errno, "process.capabilities.ambient: raise %s",
+                                  caps->ambient[i]);
+    }
+    return 0;
+}
+
+static int switch_user(const ocispec_process *p, husk_error_t *err)
+{
+    const ocispec_user *u = &p->user;
+    if (drop_bounding(p->capabilities, err) < 0)
+        return -1;
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return husk_error_set(err, errno, "prctl(PR_SET_KEEPCAPS)");
+    if (setgroups(u->additional_gids_len, (const gid_t *) u->additional_gids) < 0 &&
+        !(errno == EPERM && u->additional_gids_len == 0))
+        return husk_error_set(err, errno, "process.user.additionalGids: setgroups");
+    if (setresgid(u->gid, u->gid, u->gid) < 0)
+        return husk_error_set(err, errno, "process.user.gid: setgid %u", u->gid);
+    if (setresuid(u->uid, u->uid, u->uid) < 0)
+        return husk_error_set(err, errno, "process.user.uid: setuid %u", u->uid);
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        return husk_error_set(err, errno, "prctl(PR_SET_KEEPCAPS)");
+    if (apply_capabilities(p->capabilities, err) < 0)
+        return -1;
+    /* The init ran with umask 0 so /dev nodes got their exact modes. */
+    umask(u->has_umask ? (u->umask & 0777) : 0022);
+    return 0;
+}
+
+static int join_session_keyring(const char *id, husk_error_t *err)
+{
+    char name[300];
+    snprintf(name, sizeof(name), "_ses.%.250s", id);
+    /* KEYCTL_JOIN_SESSION_KEYRING: a keyring of its own, not the host's. */
+    if (syscall(__NR_keyctl, 1, name, 0, 0, 0) < 0 && errno != ENOSYS)
+        return husk_error_set(err, errno, "join a new session keyring (--no-new-keyring skips this)");
+    return 0;
+}
+
+static int setup_console(struct init_ctx *ctx, husk_error_t *err)
+{
+    const ocispec_process *p = ctx->spec->config->process;
+    cleanup_close int master = -1;
+    int slave = -1;
+    if (husk_terminal_open_pty(&master, &slave, err) < 0)
+        return husk_error_wrap(err, "process.terminal");
+    ctx->pty_slave = slave;
+    cleanup_free char *name = NULL;
+    if (husk_terminal_pty_name(master, &name, err) < 0)
+        return -1;
+    if (p->console_size != NULL &&
+        husk_terminal_set_size(master, (unsigned short) p->console_size->height,
+                               (unsigned short) p->console_size->width, err) < 0)
+        return husk_error_wrap(err, "process.consoleSize");
+    if (husk_rootfs_bind_console(name, err) < 0)
+        return -1;
+    return husk_sync_send(ctx->sync, HUSK_SYNC_PTY, 0, 0, name, master, err);
+}
+
+/* Steps up to READY: everything that can fail at `create`. */
+static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
+{
+    const struct husk_init_spec *s = ctx->spec;
+    const ocispec_config *c = s->config;
+    struct husk_sync_msg msg;
+
+    if (init_expect(ctx, HUSK_SYNC_GO, &msg, err) < 0)
+        return -1;
+    ctx->host_pid = (pid_t) msg.value;
+    if (s->ns->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+        return husk_error_set(err, errno, "unshare the cgroup namespace");
+    if (husk_ns_join(s->ns, err) < 0)
+        return -1;
+    if (set_hostname(c, s->ns, err) < 0)
+        return -1;
+
+    int root_fd = -1;
+    if (husk_rootfs_prepare(c, s->rootfs, s->bundle, &root_fd, err) < 0)
+        return -1;
+
+    if (s->hooks_round) {
+        if (husk_sync_send(ctx->sync, HUSK_SYNC_HOOKS, 0, 0, NULL, -1, err) < 0 ||
+            init_expect(ctx, HUSK_SYNC_HOOKS_DONE, &msg, err) < 0)
+            return -1;
+    }
+    if (c->hooks != NULL && c->hooks->create_container_len > 0) {
+        cleanup_free char *state =
+            husk_process_state_json(c, s->id, s->bundle, "created", ctx->host_pid);
+        if (husk_hooks_run("createContainer", c->hooks->create_container,
+                           c->hooks->create_container_len, s->create_container_fds, state,
+                           err) < 0)
+            return -1;
+    }
+
+    if (husk_rootfs_enter(root_fd, s->no_pivot, err) < 0)
+        return -1;
+    close(root_fd);
+    if (husk_rootfs_finish(c, err) < 0)
+        return -1;
+    if (c->process->terminal && setup_console(ctx, err) < 0)
+        return -1;
+    if (set_rlimits(c->process, err) < 0)
+        return -1;
+    if (!s->no_new_keyring && join_session_keyring(s->id, err) < 0)
+        return -1;
+    if (find_executable(c->process, &ctx->exec_path, err) < 0)
+        return -1;
+    if (husk_fds_listen_env(s->listen, c->process->env, 1, &ctx->env, err) < 0)
+        return -1;
+    return husk_sync_send(ctx->sync, HUSK_SYNC_READY, 0, 0, NULL, -1, err);
+}
+
+static void exit_on_signal(int sig)
+{
+    _exit(128 + sig);
+}
+
+/* create: the init waits for `husk start` on the start socket. As pid 1 of
+ * its namespace it would ignore SIGTERM and friends without handlers; with
+ * them, `husk kill` of a created container works. exec resets them. */
+static int wait_for_start(struct init_ctx *ctx, husk_error_t *err)
+{
+    static const int exit_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+    struct sigaction sa = { .sa_handler = exit_on_signal };
+    for (size_t i = 0; i < sizeof(exit_signals) / sizeof(exit_signals[0]); i++)
+        sigaction(exit_signals[i], &sa, NULL);
+    close(ctx->sync);
+    ctx->sync = -1;
+    for (;;) {
+        int conn = accept4(ctx->spec->start_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (conn < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            _exit(1);
+        }
+        ctx->sync = conn;
+        break;
+    }
+    close(ctx->spec->start_listen_fd);
+    (void) err;
+    return 0;
+}
+
+static int init_start(struct init_ctx *ctx, husk_error_t *err)
+{
+    const struct husk_init_spec *s = ctx->spec;
+    const ocispec_config *c = s->config;
+    const ocispec_process *p = c->process;
+
+    if (c->hooks != NULL && c->hooks->start_container_len > 0) {
+        cleanup_free char *state =
+            husk_process_state_json(c, s->id, s->bundle, "created", ctx->host_pid);
+        if (husk_hooks_run("startContainer", c->hooks->start_container,
+                           c->hooks->start_container_len, NULL, state, err) < 0)
+            return -1;
+    }
+    if (ctx->pty_slave >= 0 && husk_terminal_make_controlling(ctx->pty_slave, err) < 0)
+        return -1;
+    if (switch_user(p, err) < 0)
+        return -1;
+    if (p->cwd != NULL && chdir(p->cwd) < 0)
+        return husk_error_set(err, errno, "process.cwd: chdir `%s`", p->cwd);
+    if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return husk_error_set(err, errno, "process.noNewPrivileges");
+
+    int keep = husk_fds_keep_up_to(s->listen, s->preserve_fds);
+    if (husk_fds_clear_cloexec_range(3, keep, err) < 0 ||
+        husk_fds_mark_cloexec_from(keep + 1, err) < 0)
+        return -1;
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(ctx->exec_path, p->args, ctx->env);
+    return husk_error_set(err, errno, "exec \"%s\"", p->args[0]);
+}
+
+__attribute__((noreturn)) static void init_main(const struct husk_init_spec *spec, int sync)
+{
+    cleanup_error husk_error_t err = NULL;
+    struct init_ctx ctx = { .spec = spec, .sync = sync, .pty_slave = -1 };
+
+    umask(0);
+    /* Until READY, a parent that dies takes the init with it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (init_prepare(&ctx, &err) < 0)
+        init_die(&ctx, &err);
+
+    struct husk_sync_msg msg;
+    if (init_expect(&ctx, HUSK_SYNC_START, &msg, &err) < 0)
+        init_die(&ctx, &err);
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    if (spec->wait_for_start && wait_for_start(&ctx, &err) < 0)
+        init_die(&ctx, &err);
+    init_start(&ctx, &err);
+    init_die(&ctx, &err);
+}
+
+/* ---------- the parent ---------- */
+
+int husk_process_spawn(const struct husk_init_spec *spec, int cgroup_fd, pid_t *pid, int *pidfd,
+                       int *sync, husk_error_t *err)
+{
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+        return husk_error_set(err, errno, "socketpair for the container's init");
+
+    /* Inherited by the init: non-dumpable from its first instruction, so no
+     * process of the container can open its /proc/<pid>/ files. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+    cleanup_close int own_pidns = -1;
+    if (spec->ns->pid_join_fd >= 0) {
+        own_pidns = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+        if (own_pidns < 0 || setns(spec->ns->pid_join_fd, CLONE_NEWPID) < 0) {
+            int saved = errno;
+            close(pair[0]);
+            close(pair[1]);
+            return husk_error_set(err, saved, "join the pid namespace of linux.namespaces");
+        }
+    }
+
+    int child_pidfd = -1;
+    struct husk_clone_args args = {
+        .flags = spec->ns->clone_flags | CLONE_PIDFD,
+        .pidfd = (uint64_t) (uintptr_t) &child_pidfd,
+        .exit_signal = SIGCHLD,
+    };
+    if (cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t) cgroup_fd;
+    }
+    pid_t child = husk_clone3(&args, sizeof(args));
+    if (child == 0) {
+        close(pair[0]);
+        init_main(spec, pair[1]);
+    }
+    int saved = errno;
+    if (own_pidns >= 0)
+        setns(own_pidns, CLONE_NEWPID);
+    close(pair[1]);
+    if (child < 0) {
+        close(pair[0]);
+        return husk_error_set(err, saved, "clone the container's init (flags %#llx)",
+                              (unsigned long long) args.flags);
+    }
+    *pid = child;
+    *pidfd = child_pidfd;
+    *sync = pair[0];
+    return 0;
+}

@@ -1,0 +1,105 @@
+/* The container's init: how husk makes it and how the two talk.
+ *
+ * Process model. husk (the parent) clone3()s straight into the init with the
+ * CLONE_NEW* flags of the config: no re-exec of a runtime binary per
+ * container, the init is a copy-on-write clone that already holds the parsed
+ * config. Parent and init talk over a SOCK_SEQPACKET socketpair, one
+ * husk_sync_msg per packet (fds ride along as SCM_RIGHTS):
+ *
+ *   parent                                  init
+ *   clone3 ------------------------------->  (blocked in recv)
+ *   cgroup enter, id maps
+ *   GO {host pid} ------------------------>  setns, hostname, mounts, /dev
+ *                   <--------------------- HOOKS   (only with prestart/createRuntime)
+ *   run prestart + createRuntime hooks
+ *   HOOKS_DONE --------------------------->  createContainer hooks, pivot_root,
+ *                                            console, rlimits, exec lookup
+ *                   <--------------------- PTY + master fd   (process.terminal)
+ *                   <--------------------- READY
+ *   state.json, --pid-file
+ *   START -------------------------------->  create: close the pair, wait on
+ *                                              start.sock (accept) for `start`
+ *                                            run:    go on at once
+ *                                            startContainer hooks, user, caps,
+ *                                            fds, exec; exec closes the
+ *                                            report socket (CLOEXEC): EOF
+ *                   <--------------------- ERROR {errno, "exec ..."} on failure
+ *
+ * Any step of the init that fails sends ERROR with the errno and a message
+ * naming the step and path, then exits; the caller prints it. The init
+ * never runs anything of the user's before exec. It is non-dumpable the
+ * whole time (inherited from the parent, which sets it before clone3), and
+ * every process in the container runs from husk's sealed memfd copy (see
+ * selfexe.h). */
+#ifndef HUSK_PROCESS_H
+#define HUSK_PROCESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "fds.h"
+#include "namespaces.h"
+#include "ocispec.h"
+
+enum husk_sync_type {
+    HUSK_SYNC_GO = 1,     /* parent -> init: placed in cgroup; payload: host pid */
+    HUSK_SYNC_HOOKS,      /* init -> parent: run prestart/createRuntime now */
+    HUSK_SYNC_HOOKS_DONE, /* parent -> init */
+    HUSK_SYNC_PTY,        /* init -> parent: the pty master (SCM_RIGHTS) */
+    HUSK_SYNC_READY,      /* init -> parent: waiting for START */
+    HUSK_SYNC_START,      /* parent -> init / `start` -> init */
+    HUSK_SYNC_ERROR,      /* either way: errno + message */
+};
+
+#define HUSK_SYNC_TEXT_MAX 2048
+
+struct husk_sync_msg {
+    uint32_t type;
+    int32_t errnum;
+    int64_t value; /* GO: the init's host pid */
+    char text[HUSK_SYNC_TEXT_MAX];
+};
+
+/* Sends one message (fd >= 0: attached as SCM_RIGHTS). */
+int husk_sync_send(int sock, uint32_t type, int errnum, int64_t value, const char *text, int fd,
+                   husk_error_t *err);
+
+/* Receives one message; *fd (when fd != NULL) gets an attached fd or -1.
+ * Returns 1 for a message, 0 for EOF. */
+int husk_sync_recv(int sock, struct husk_sync_msg *msg, int *fd, husk_error_t *err);
+
+/* Turns an ERROR message into *err. */
+int husk_sync_error(const struct husk_sync_msg *msg, husk_error_t *err);
+
+/* Everything the init needs; it reads it from its copy of the parent's
+ * memory, so the pointers stay valid in the child. */
+struct husk_init_spec {
+    const ocispec_config *config;
+    const char *id;
+    const char *bundle;
+    const char *rootfs;
+    const husk_ns_plan *ns;
+    bool no_pivot;
+    bool no_new_keyring;
+    bool wait_for_start;         /* create: wait on start_listen_fd */
+    int start_listen_fd;         /* listening SEQPACKET socket, or -1 */
+    bool hooks_round;            /* prestart/createRuntime hooks exist */
+    const int *create_container_fds; /* husk_hooks_open() fds of createContainer hooks */
+    const husk_listen_fds *listen;
+    int preserve_fds;
+};
+
+/* clone3()s the init. On success: *pid, *pidfd (CLONE_PIDFD) and *sync
+ * (the parent's end of the socketpair) are set. cgroup_fd >= 0: placed with
+ * CLONE_INTO_CGROUP. */
+int husk_process_spawn(const struct husk_init_spec *spec, int cgroup_fd, pid_t *pid, int *pidfd,
+                       int *sync, husk_error_t *err);
+
+/* The runtime-spec state JSON of the container with the given status, for
+ * hooks' stdin. */
+char *husk_process_state_json(const ocispec_config *config, const char *id, const char *bundle,
+                              const char *status, pid_t pid);
+
+#endif

@@ -1,0 +1,725 @@
+#include "rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "syscalls.h"
+#include "utils.h"
+
+/* ---------- mount options: one table ---------- */
+
+enum option_kind { OPT_SET, OPT_CLEAR, OPT_PROPAGATION };
+
+static const struct {
+    const char *name;
+    enum option_kind kind;
+    unsigned long flag;
+} mount_options[] = {
+    { "defaults", OPT_SET, 0 },
+    { "ro", OPT_SET, MS_RDONLY },            { "rw", OPT_CLEAR, MS_RDONLY },
+    { "nosuid", OPT_SET, MS_NOSUID },        { "suid", OPT_CLEAR, MS_NOSUID },
+    { "nodev", OPT_SET, MS_NODEV },          { "dev", OPT_CLEAR, MS_NODEV },
+    { "noexec", OPT_SET, MS_NOEXEC },        { "exec", OPT_CLEAR, MS_NOEXEC },
+    { "sync", OPT_SET, MS_SYNCHRONOUS },     { "async", OPT_CLEAR, MS_SYNCHRONOUS },
+    { "dirsync", OPT_SET, MS_DIRSYNC },
+    { "remount", OPT_SET, MS_REMOUNT },
+    { "mand", OPT_SET, MS_MANDLOCK },        { "nomand", OPT_CLEAR, MS_MANDLOCK },
+    { "noatime", OPT_SET, MS_NOATIME },      { "atime", OPT_CLEAR, MS_NOATIME },
+    { "nodiratime", OPT_SET, MS_NODIRATIME },{ "diratime", OPT_CLEAR, MS_NODIRATIME },
+    { "relatime", OPT_SET, MS_RELATIME },    { "norelatime", OPT_CLEAR, MS_RELATIME },
+    { "strictatime", OPT_SET, MS_STRICTATIME }, { "nostrictatime", OPT_CLEAR, MS_STRICTATIME },
+    { "lazytime", OPT_SET, MS_LAZYTIME },    { "nolazytime", OPT_CLEAR, MS_LAZYTIME },
+    { "iversion", OPT_SET, MS_I_VERSION },   { "noiversion", OPT_CLEAR, MS_I_VERSION },
+    { "silent", OPT_SET, MS_SILENT },        { "loud", OPT_CLEAR, MS_SILENT },
+    { "bind", OPT_SET, MS_BIND },            { "rbind", OPT_SET, MS_BIND | MS_REC },
+    { "private", OPT_PROPAGATION, MS_PRIVATE },
+    { "rprivate", OPT_PROPAGATION, MS_PRIVATE | MS_REC },
+    { "shared", OPT_PROPAGATION, MS_SHARED },
+    { "rshared", OPT_PROPAGATION, MS_SHARED | MS_REC },
+    { "slave", OPT_PROPAGATION, MS_SLAVE },
+    { "rslave", OPT_PROPAGATION, MS_SLAVE | MS_REC },
+    { "unbindable", OPT_PROPAGATION, MS_UNBINDABLE },
+    { "runbindable", OPT_PROPAGATION, MS_UNBINDABLE | MS_REC },
+    /* runtime-spec: handled by the runtime, never passed to the kernel. */
+    { "tmpcopyup", OPT_SET, 0 },
+};
+
+static int append_data(char **data, const char *opt)
+{
+    char *joined = NULL;
+    if (asprintf(&joined, "%s%s%s", *data ? *data : "", *data ? "," : "", opt) < 0)
+        return -1;
+    free(*data);
+    *data = joined;
+    return 0;
+}
+
+int husk_mount_flags_parse(char *const *options, size_t n, husk_mount_flags *out,
+                           husk_error_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < n; i++) {
+        const char *opt = options[i];
+        size_t k, count = sizeof(mount_options) / sizeof(mount_options[0]);
+        for (k = 0; k < count; k++)
+            if (strcmp(mount_options[k].name, opt) == 0)
+                break;
+        if (k == count) {
+            if (append_data(&out->data, opt) < 0) {
+                husk_mount_flags_free(out);
+                return husk_error_set(err, ENOMEM, "mount option `%s`", opt);
+            }
+            continue;
+        }
+        switch (mount_options[k].kind) {
+        case OPT_SET:
+            out->flags |= mount_options[k].flag;
+            out->clear &= ~mount_options[k].flag;
+            break;
+        case OPT_CLEAR:
+            out->flags &= ~mount_options[k].flag;
+            out->clear |= mount_options[k].flag;
+            break;
+        case OPT_PROPAGATION:
+            out->propagation = mount_options[k].flag;
+            break;
+        }
+    }
+    return 0;
+}
+
+void husk_mount_flags_free(husk_mount_flags *mf)
+{
+    free(mf->data);
+    mf->data = NULL;
+}
+
+/* ---------- paths inside the rootfs ---------- */
+
+static int open_in_root(int root_fd, const char *path, int flags)
+{
+    struct open_how how = {
+        .flags = (uint64_t) (flags | O_CLOEXEC),
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    return husk_openat2(root_fd, path, &how, sizeof(how));
+}
+
+int husk_rootfs_open_or_create(int root_fd, const char *path, bool as_file, husk_error_t *err)
+{
+    int fd = open_in_root(root_fd, path, O_PATH);
+    if (fd >= 0 || errno != ENOENT) {
+        if (fd < 0)
+            return husk_error_set(err, errno, "open `%s` in the rootfs", path);
+        return fd;
+    }
+
+    /* Walk from the root: each missing component is made in the directory
+     * resolved so far, by name only, so it cannot land outside the root. */
+    cleanup_free char *copy = strdup(path);
+    if (copy == NULL)
+        return husk_error_set(err, ENOMEM, "create `%s`", path);
+    cleanup_close int dir = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+    char *save = NULL;
+    char *comp = strtok_r(copy, "/", &save);
+    while (comp != NULL) {
+        char *next = strtok_r(NULL, "/", &save);
+        bool last = next == NULL;
+        if (strcmp(comp, ".") != 0) {
+            int r;
+            if (last && as_file) {
+                r = openat(dir, comp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+                if (r >= 0)
+                    close(r);
+            } else {
+                r = mkdirat(dir, comp, 0755);
+            }
+            if (r < 0 && errno != EEXIST)
+                return husk_error_set(err, errno, "create `%s` in the rootfs", path);
+            /* Re-resolve the prefix under the root: a symlink found here
+             * stays confined to it. */
+            size_t prefix_len = (size_t) (comp - copy) + strlen(comp);
+            cleanup_free char *prefix = strndup(path, prefix_len);
+            int nfd = open_in_root(root_fd, prefix, O_PATH | (last && as_file ? 0 : O_DIRECTORY));
+            if (nfd < 0)
+                return husk_error_set(err, errno, "open `%s` in the rootfs", prefix);
+            close(dir);
+            dir = nfd;
+        }
+        comp = next;
+    }
+    return steal_fd(&dir);
+}
+
+static void proc_fd_path(char *buf, size_t len, int fd)
+{
+    snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+/* ---------- mounts ---------- */
+
+static bool is_bind(const ocispec_mount *m, const husk_mount_flags *mf)
+{
+    return (mf->flags & MS_BIND) || (m->type != NULL && strcmp(m->type, "bind") == 0);
+}
+
+/* The bind source, relative ones taken from the bundle (runtime-spec). */
+static char *bind_source(const char *bundle, const char *source)
+{
+    char *out = NULL;
+    if (source[0] == '/')
+        return strdup(source);
+    if (asprintf(&out, "%s/%s", bundle, source) < 0)
+        return NULL;
+    return out;
+}
+
+static int remount_on(int root_fd, const char *dest, unsigned long flags, const char *what,
+                      husk_error_t *err)
+{
+    /* Reopen: the fd taken before mounting still names the covered dir. */
+    cleanup_close int top = open_in_root(root_fd, dest, O_PATH);
+    if (top < 0)
+        return husk_error_set(err, errno, "%s: reopen `%s`", what, dest);
+    char p[64];
+    proc_fd_path(p, sizeof(p), top);
+    if (mount(NULL, p, NULL, flags, NULL) < 0)
+        return husk_error_set(err, errno, "%s: remount `%s`", what, dest);
+    return 0;
+}
+
+/* ---------- type "cgroup": the container's own cgroups ----------
+ *
+ * One directory per hierarchy the host mounts under /sys/fs/cgroup (or the
+ * single cgroup2 tree), on a tmpfs. With a cgroup namespace the hierarchies
+ * are mounted afresh (their root is the namespace's root); without one, the
+ * container's own cgroup directories are bind-mounted from the host, so
+ * the container never sees the rest of the host's tree. */
+
+struct cg_hierarchy {
+    char *mountpoint; /* host path */
+    char *mnt_root;   /* mountinfo field 4 */
+    char *options;    /* super options, "rw,cpu,cpuacct" */
+    bool v2;
+};
+
+static void cg_hierarchies_free(struct cg_hierarchy *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(h[i].mountpoint);
+        free(h[i].mnt_root);
+        free(h[i].options);
+    }
+    free(h);
+}
+
+static int cg_read_hierarchies(struct cg_hierarchy **out, size_t *n_out, husk_error_t *err)
+{
+    cleanup_free char *text = NULL;
+    if (husk_read_file("/proc/self/mountinfo", &text, NULL, err) < 0)
+        return -1;
+    struct cg_hierarchy *v = NULL;
+    size_t n = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *dash = strstr(line, " - ");
+        if (dash == NULL)
+            continue;
+        char fstype[32], source[256], opts[1024];
+        if (sscanf(dash + 3, "%31s %255s %1023s", fstype, source, opts) != 3)
+            continue;
+        bool v2 = strcmp(fstype, "cgroup2") == 0;
+        if (!v2 && strcmp(fstype, "cgroup") != 0)
+            continue;
+        char root[1024], mp[1024];
+        if (sscanf(line, "%*s %*s %*s %1023s %1023s", root, mp) != 2)
+            continue;
+        if (strncmp(mp, "/sys/fs/cgroup", 14) != 0)
+            continue;
+        struct cg_hierarchy *bigger = realloc(v, (n + 1) * sizeof(*v));
+        if (bigger == NULL) {
+            cg_hierarchies_free(v, n);
+            return husk_error_set(err, ENOMEM, "read cgroup mounts");
+        }
+        v = bigger;
+        v[n] = (struct cg_hierarchy){ strdup(mp), strdup(root), strdup(opts), v2 };
+        n++;
+    }
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+/* The controllers a v1 super-options string names: what /proc/self/cgroup
+ * shows in its second field. */
+static bool cg_option_is_controller(const char *tok)
+{
+    static const char *const not_controllers[] = { "rw", "ro", "xattr", "clone_children",
+                                                   "noprefix", "cpuset_v2_mode", "none", NULL };
+    if (strncmp(tok, "release_agent=", 14) == 0)
+        return false;
+    for (size_t i = 0; not_controllers[i]; i++)
+        if (strcmp(tok, not_controllers[i]) == 0)
+            return false;
+    return true;
+}
+
+static char *cg_controllers(const char *options)
+{
+    cleanup_free char *copy = strdup(options);
+    char *out = NULL, *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (cg_option_is_controller(t) && append_data(&out, t) < 0)
+            return NULL;
+    return out;
+}
+
+/* This process's cgroup path in the hierarchy whose controller field is
+ * `ctrls` ("" for cgroup2), from /proc/self/cgroup. */
+static char *cg_own_path(const char *cgroup_file, const char *ctrls)
+{
+    cleanup_free char *copy = strdup(cgroup_file);
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *c1 = strchr(line, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (c2 == NULL)
+            continue;
+        *c2 = '\0';
+        if (strcmp(c1 + 1, ctrls) == 0)
+            return strdup(c2 + 1);
+    }
+    return NULL;
+}
+
+static int cg_mount_hierarchy(int root_fd, const char *dest, const struct cg_hierarchy *h,
+                              const char *cgroup_file, bool own_ns, unsigned long flags,
+                              husk_error_t *err)
+{
+    cleanup_free char *ctrls = h->v2 ? strdup("") : cg_controllers(h->options);
+    if (ctrls == NULL)
+        return husk_error_set(err, ENOMEM, "cgroup mount");
+    cleanup_close int target = husk_rootfs_open_or_create(root_fd, dest, false, err);
+    if (target < 0)
+        return -1;
+    char p[64];
+    proc_fd_path(p, sizeof(p), target);
+    if (own_ns) {
+        if (mount("cgroup", p, h->v2 ? "cgroup2" : "cgroup", flags, h->v2 ? NULL : ctrls) < 0)
+            return husk_error_set(err, errno, "mount \"cgroup\" on \"%s\"", dest);
+        return 0;
+    }
+    cleanup_free char *own = cg_own_path(cgroup_file, ctrls);
+    if (own == NULL)
+        return 0; /* a hierarchy this process is not in: nothing to show */
+    size_t rl = strlen(h->mnt_root);
+    const char *rel = own;
+    if (strcmp(h->mnt_root, "/") != 0 && strncmp(own, h->mnt_root, rl) == 0)
+        rel = own + rl;
+    cleanup_free char *src = NULL;
+    if (asprintf(&src, "%s%s", h->mountpoint, rel) < 0)
+        return husk_error_set(err, ENOMEM, "cgroup mount");
+    if (mount(src, p, NULL, MS_BIND, NULL) < 0)
+        return husk_error_set(err, errno, "bind mount `%s` on `%s`", src, dest);
+    return remount_on(root_fd, dest, MS_REMOUNT | MS_BIND | flags, "cgroup mount", err);
+}
+
+/* In its own cgroup namespace, every path in /proc/self/cgroup is "/". */
+static bool cg_all_paths_root(const char *cgroup_file)
+{
+    for (const char *l = cgroup_file; *l != '\0';) {
+        const char *c2 = strchr(l, ':');
+        c2 = c2 ? strchr(c2 + 1, ':') : NULL;
+        if (c2 == NULL)
+            break;
+        if (!(c2[1] == '/' && (c2[2] == '\n' || c2[2] == '\0')))
+            return false;
+        const char *nl = strchr(c2, '\n');
+        if (nl == NULL)
+            break;
+        l = nl + 1;
+    }
+    return true;
+}
+
+static int mount_cgroup(int root_fd, const ocispec_mount *m, const husk_mount_flags *mf,
+                        husk_error_t *err)
+{
+    struct cg_hierarchy *hs = NULL;
+    size_t n = 0;
+    cleanup_free char *cgroup_file = NULL;
+    if (cg_read_hierarchies(&hs, &n, err) < 0 ||
+        husk_read_file("/proc/self/cgroup", &cgroup_file, NULL, err) < 0) {
+        cg_hierarchies_free(hs, n);
+        return -1;
+    }
+    bool own_ns = cg_all_paths_root(cgroup_file);
+    unsigned long flags = mf->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
+    int ret = 0;
+    if (n == 1 && hs[0].v2 && strcmp(hs[0].mountpoint, "/sys/fs/cgroup") == 0) {
+        ret = cg_mount_hierarchy(root_fd, m->destination, &hs[0], cgroup_file, own_ns, flags, err);
+        cg_hierarchies_free(hs, n);
+        return ret;
+    }
+
+    cleanup_close int target = husk_rootfs_open_or_create(root_fd, m->destination, false, err);
+    if (target < 0) {
+        cg_hierarchies_free(hs, n);
+        return -1;
+    }
+    char p[64];
+    proc_fd_path(p, sizeof(p), target);
+    if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0) {
+        cg_hierarchies_free(hs, n);
+        return husk_error_set(err, errno, "mount \"tmpfs\" on \"%s\"", m->destination);
+    }
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        if (strcmp(hs[i].mountpoint, "/sys/fs/cgroup") == 0)
+            continue;
+        const char *base = strrchr(hs[i].mountpoint, '/') + 1;
+        cleanup_free char *dest = NULL;
+        if (asprintf(&dest, "%s/%s", m->destination, base) < 0) {
+            ret = husk_error_set(err, ENOMEM, "cgroup mount");
+            break;
+        }
+        ret = cg_mount_hierarchy(root_fd, dest, &hs[i], cgroup_file, own_ns, flags, err);
+        /* "cpu,cpuacct" is also reachable as "cpu" and "cpuacct". */
+        if (ret == 0 && strchr(base, ',') != NULL) {
+            cleanup_close int top = open_in_root(root_fd, m->destination, O_PATH | O_DIRECTORY);
+            cleanup_free char *names = strdup(base);
+            char *save = NULL;
+            for (char *t = strtok_r(names, ",", &save); top >= 0 && t; t = strtok_r(NULL, ",", &save))
+                symlinkat(base, top, t);
+        }
+    }
+    cg_hierarchies_free(hs, n);
+    if (ret == 0 && (flags & MS_RDONLY))
+        ret = remount_on(root_fd, m->destination,
+                         MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "cgroup mount",
+                         err);
+    return ret;
+}
+
+static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, size_t idx,
+                     husk_error_t *err)
+{
+    if (m->destination == NULL || m->destination[0] != '/')
+        return husk_error_set(err, EINVAL, "mounts[%zu].destination: `%s` is not absolute", idx,
+                              m->destination ? m->destination : "");
+    husk_mount_flags mf;
+    if (husk_mount_flags_parse(m->options, m->options_len, &mf, err) < 0)
+        return husk_error_wrap(err, "mounts[%zu]", idx);
+    int ret = 0;
+    bool bind = is_bind(m, &mf);
+    cleanup_free char *src = NULL;
+    bool as_file = false;
+    if (bind) {
+        if (m->source == NULL) {
+            ret = husk_error_set(err, EINVAL, "mounts[%zu].source: required for a bind mount", idx);
+            goto out;
+        }
+        src = bind_source(bundle, m->source);
+        struct stat st;
+        if (src == NULL || stat(src, &st) < 0) {
+            ret = husk_error_set(err, src ? errno : ENOMEM, "bind mount `%s` on `%s`", m->source,
+                                 m->destination);
+            goto out;
+        }
+        as_file = !S_ISDIR(st.st_mode);
+    }
+
+    {
+        cleanup_close int target = husk_rootfs_open_or_create(root_fd, m->destination, as_file, err);
+        if (target < 0) {
+            ret = husk_error_wrap(err, "mount `%s`", m->destination);
+            goto out;
+        }
+        char p[64];
+        proc_fd_path(p, sizeof(p), target);
+        if (bind) {
+            if (mount(src, p, NULL, MS_BIND | (mf.flags & MS_REC), NULL) < 0) {
+                ret = husk_error_set(err, errno, "bind mount `%s` on `%s`", m->source,
+                                     m->destination);
+                goto out;
+            }
+            /* Bind mounts ignore every flag but MS_REC: apply them in a remount. */
+            unsigned long extra = mf.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+            if (extra != 0 &&
+                remount_on(root_fd, m->destination, MS_REMOUNT | MS_BIND | extra, "bind mount",
+                           err) < 0) {
+                ret = -1;
+                goto out;
+            }
+        } else if (m->type != NULL && strcmp(m->type, "cgroup") == 0) {
+            if (mount_cgroup(root_fd, m, &mf, err) < 0) {
+                ret = -1;
+                goto out;
+            }
+        } else {
+            const char *type = m->type ? m->type : "none";
+            const char *source = m->source ? m->source : type;
+            if (mount(source, p, type, mf.flags & ~MS_REMOUNT, mf.data) < 0) {
+                ret = husk_error_set(err, errno, "mount \"%s\" on \"%s\"", type, m->destination);
+                goto out;
+            }
+        }
+        if (mf.propagation != 0 &&
+            remount_on(root_fd, m->destination, mf.propagation, "set propagation", err) < 0)
+            ret = -1;
+    }
+out:
+    husk_mount_flags_free(&mf);
+    return ret;
+}
+
+/* ---------- /dev ---------- */
+
+static const struct {
+    const char *name;
+    unsigned int major, minor;
+} default_devices[] = {
+    { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+    { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+
+static const struct {
+    const char *target;
+    const char *name;
+} dev_symlinks[] = {
+    { "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" },
+    { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+    { "pts/ptmx", "ptmx" },        { "/proc/kcore", "core" },
+};
+
+/* mknod, or (without the right to, e.g. in a user namespace) a bind mount
+ * of the host's node onto an empty file. */
+static int make_device(int root_fd, const char *path, mode_t type, dev_t dev, mode_t mode,
+                       uid_t uid, gid_t gid, husk_error_t *err)
+{
+    cleanup_free char *copy = strdup(path);
+    if (copy == NULL)
+        return husk_error_set(err, ENOMEM, "device `%s`", path);
+    char *slash = strrchr(copy, '/');
+    const char *name = slash ? slash + 1 : copy;
+    if (slash != NULL)
+        *slash = '\0';
+    cleanup_close int dir = husk_rootfs_open_or_create(root_fd, slash && copy[0] ? copy : "/",
+                                                        false, err);
+    if (dir < 0)
+        return husk_error_wrap(err, "device `%s`", path);
+    if (mknodat(dir, name, type | mode, dev) == 0) {
+        if (fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+            return husk_error_set(err, errno, "chown device `%s`", path);
+        return 0;
+    }
+    if (errno == EEXIST)
+        return 0;
+    if (errno != EPERM)
+        return husk_error_set(err, errno, "mknod `%s`", path);
+
+    int f = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (f < 0)
+        return husk_error_set(err, errno, "create `%s`", path);
+    close(f);
+    cleanup_close int target = husk_rootfs_open_or_create(root_fd, path, true, err);
+    if (target < 0)
+        return -1;
+    char p[64], host[64];
+    proc_fd_path(p, sizeof(p), target);
+    snprintf(host, sizeof(host), "/dev/%s", name);
+    if (mount(host, p, NULL, MS_BIND, NULL) < 0)
+        return husk_error_set(err, errno, "bind mount `%s` on `%s`", host, path);
+    return 0;
+}
+
+static int setup_dev(int root_fd, const ocispec_config *config, husk_error_t *err)
+{
+    cleanup_close int dev = open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY);
+    if (dev < 0)
+        return errno == ENOENT ? 0 : husk_error_set(err, errno, "open `/dev` in the rootfs");
+
+    for (size_t i = 0; i < sizeof(default_devices) / sizeof(default_devices[0]); i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "/dev/%s", default_devices[i].name);
+        if (make_device(root_fd, path, S_IFCHR,
+                        makedev(default_devices[i].major, default_devices[i].minor), 0666, 0, 0,
+                        err) < 0)
+            return -1;
+    }
+    const ocispec_linux *linux = config->linux;
+    for (size_t i = 0; linux != NULL && i < linux->devices_len; i++) {
+        const ocispec_device *d = &linux->devices[i];
+        mode_t type;
+        if (d->type == NULL || d->path == NULL)
+            return husk_error_set(err, EINVAL, "linux.devices[%zu]: type and path are required", i);
+        if (strcmp(d->type, "c") == 0 || strcmp(d->type, "u") == 0)
+            type = S_IFCHR;
+        else if (strcmp(d->type, "b") == 0)
+            type = S_IFBLK;
+        else if (strcmp(d->type, "p") == 0)
+            type = S_IFIFO;
+        else
+            return husk_error_set(err, EINVAL, "linux.devices[%zu].type: unknown type `%s`", i,
+                                  d->type);
+        mode_t mode = d->has_file_mode ? (d->file_mode & 07777) : 0666;
+        if (make_device(root_fd, d->path, type, makedev(d->major, d->minor), mode,
+                        d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0, err) < 0)
+            return husk_error_wrap(err, "linux.devices[%zu]", i);
+    }
+    for (size_t i = 0; i < sizeof(dev_symlinks) / sizeof(dev_symlinks[0]); i++)
+        if (symlinkat(dev_symlinks[i].target, dev, dev_symlinks[i].name) < 0 && errno != EEXIST)
+            return husk_error_set(err, errno, "symlink `/dev/%s`", dev_symlinks[i].name);
+    return 0;
+}
+
+/* ---------- masked and read-only paths ---------- */
+
+static int mask_path(int root_fd, const char *path, husk_error_t *err)
+{
+    cleanup_close int fd = open_in_root(root_fd, path, O_PATH);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : husk_error_set(err, errno, "linux.maskedPaths: open `%s`", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return husk_error_set(err, errno, "linux.maskedPaths: stat `%s`", path);
+    char p[64];
+    proc_fd_path(p, sizeof(p), fd);
+    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k")
+                                : mount("/dev/null", p, NULL, MS_BIND, NULL);
+    if (r < 0)
+        return husk_error_set(err, errno, "linux.maskedPaths: mask `%s`", path);
+    return 0;
+}
+
+static int readonly_path(int root_fd, const char *path, husk_error_t *err)
+{
+    cleanup_close int fd = open_in_root(root_fd, path, O_PATH);
+    if (fd < 0)
+        return errno == ENOENT ? 0
+                               : husk_error_set(err, errno, "linux.readonlyPaths: open `%s`", path);
+    char p[64];
+    proc_fd_path(p, sizeof(p), fd);
+    if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return husk_error_set(err, errno, "linux.readonlyPaths: bind `%s`", path);
+    return remount_on(root_fd, path, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+                                         MS_NOEXEC, "linux.readonlyPaths", err);
+}
+
+/* ---------- the whole tree ---------- */
+
+static int propagation_flags(const char *name, unsigned long *out, husk_error_t *err)
+{
+    static const struct {
+        const char *name;
+        unsigned long flags;
+    } table[] = {
+        { "private", MS_PRIVATE },       { "rprivate", MS_PRIVATE | MS_REC },
+        { "slave", MS_SLAVE },           { "rslave", MS_SLAVE | MS_REC },
+        { "shared", MS_SHARED },         { "rshared", MS_SHARED | MS_REC },
+        { "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (strcmp(table[i].name, name) == 0) {
+            *out = table[i].flags;
+            return 0;
+        }
+    return husk_error_set(err, EINVAL, "linux.rootfsPropagation: unknown value `%s`", name);
+}
+
+int husk_rootfs_prepare(const ocispec_config *config, const char *rootfs, const char *bundle,
+                        int *root_fd, husk_error_t *err)
+{
+    /* Nothing mounted from here on may propagate back to the host. */
+    if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+        return husk_error_set(err, errno, "make `/` a recursive slave");
+    if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return husk_error_set(err, errno, "bind mount the rootfs `%s` on itself", rootfs);
+    cleanup_close int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return husk_error_set(err, errno, "open rootfs `%s`", rootfs);
+
+    for (size_t i = 0; i < config->mounts_len; i++)
+        if (mount_one(root, bundle, &config->mounts[i], i, err) < 0)
+            return -1;
+    if (setup_dev(root, config, err) < 0)
+        return -1;
+    const ocispec_linux *linux = config->linux;
+    for (size_t i = 0; linux != NULL && i < linux->masked_paths_len; i++)
+        if (mask_path(root, linux->masked_paths[i], err) < 0)
+            return -1;
+    for (size_t i = 0; linux != NULL && i < linux->readonly_paths_len; i++)
+        if (readonly_path(root, linux->readonly_paths[i], err) < 0)
+            return -1;
+    *root_fd = steal_fd(&root);
+    return 0;
+}
+
+int husk_rootfs_enter(int root_fd, bool no_pivot, husk_error_t *err)
+{
+    if (fchdir(root_fd) < 0)
+        return husk_error_set(err, errno, "chdir into the rootfs");
+    if (no_pivot) {
+        if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+            return husk_error_set(err, errno, "move the rootfs onto `/` (--no-pivot)");
+        if (chroot(".") < 0)
+            return husk_error_set(err, errno, "chroot into the rootfs (--no-pivot)");
+    } else {
+        /* pivot_root(".", "."): the old root ends up stacked on the new one
+         * and is detached at once, with no directory needed to hold it. */
+        if (husk_pivot_root(".", ".") < 0)
+            return husk_error_set(err, errno, "pivot_root into the rootfs");
+        if (umount2(".", MNT_DETACH) < 0)
+            return husk_error_set(err, errno, "detach the old root");
+    }
+    if (chdir("/") < 0)
+        return husk_error_set(err, errno, "chdir `/`");
+    return 0;
+}
+
+int husk_rootfs_finish(const ocispec_config *config, husk_error_t *err)
+{
+    if (config->root != NULL && config->root->readonly) {
+        struct statvfs vfs;
+        unsigned long keep = 0;
+        if (statvfs("/", &vfs) == 0) {
+            if (vfs.f_flag & ST_NOSUID)
+                keep |= MS_NOSUID;
+            if (vfs.f_flag & ST_NODEV)
+                keep |= MS_NODEV;
+            if (vfs.f_flag & ST_NOEXEC)
+                keep |= MS_NOEXEC;
+        }
+        if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL) < 0)
+            return husk_error_set(err, errno, "root.readonly: remount `/` read-only");
+    }
+    const ocispec_linux *linux = config->linux;
+    if (linux != NULL && linux->rootfs_propagation != NULL) {
+        unsigned long flags = 0;
+        if (propagation_flags(linux->rootfs_propagation, &flags, err) < 0)
+            return -1;
+        if (mount(NULL, "/", NULL, flags, NULL) < 0)
+            return husk_error_set(err, errno, "linux.rootfsPropagation `%s`",
+                                  linux->rootfs_propagation);
+    }
+    return 0;
+}
+
+int husk_rootfs_bind_console(const char *slave_path, husk_error_t *err)
+{
+    int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno != EEXIST)
+        return husk_error_set(err, errno, "create `/dev/console`");
+    if (fd >= 0)
+        close(fd);
+    if (mount(slave_path, "/dev/console", NULL, MS_BIND, NULL) < 0)
+        return husk_error_set(err, errno, "bind mount `%s` on `/dev/console`", slave_path);
+    return 0;
+}

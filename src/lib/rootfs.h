@@ -1,0 +1,53 @@
+/* The container's root filesystem, built by the init inside its new mount
+ * namespace: config mounts, /dev, masked and read-only paths, then
+ * pivot_root (or MS_MOVE + chroot with --no-pivot).
+ *
+ * Every destination is resolved under the rootfs with openat2
+ * (RESOLVE_IN_ROOT), so a symlink in the rootfs cannot lead a mount out of
+ * it, and mounts are made on the resolved fd through /proc/self/fd/N; no
+ * path is built by concatenating the rootfs and a destination. */
+#ifndef HUSK_ROOTFS_H
+#define HUSK_ROOTFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "ocispec.h"
+
+/* A mount's options split into what mount(2) takes. */
+typedef struct husk_mount_flags {
+    unsigned long flags;       /* MS_* to set */
+    unsigned long clear;       /* MS_* the options turned off ("rw", "suid", ...) */
+    unsigned long propagation; /* MS_SHARED/SLAVE/PRIVATE/UNBINDABLE [| MS_REC] */
+    char *data;                /* the rest, comma-joined (mode=755,size=65536k), or NULL */
+} husk_mount_flags;
+
+/* Parses options[0..n) through the option table. */
+int husk_mount_flags_parse(char *const *options, size_t n, husk_mount_flags *out,
+                           husk_error_t *err);
+void husk_mount_flags_free(husk_mount_flags *mf);
+
+/* Resolves path under root_fd (RESOLVE_IN_ROOT), creating the missing
+ * directories on the way (mode 0755) and, when the last component is
+ * missing, a directory or (as_file) an empty file. Returns an O_PATH fd. */
+int husk_rootfs_open_or_create(int root_fd, const char *path, bool as_file, husk_error_t *err);
+
+/* Everything before pivot_root: makes the mount tree a slave of the host
+ * (or linux.rootfsPropagation), bind-mounts the rootfs onto itself, mounts
+ * config mounts, sets up /dev, masks and read-only paths. bundle: for
+ * relative bind sources. *root_fd: an O_PATH fd on the new root mount. */
+int husk_rootfs_prepare(const ocispec_config *config, const char *rootfs, const char *bundle,
+                        int *root_fd, husk_error_t *err);
+
+/* pivot_root into root_fd (or, no_pivot, MS_MOVE it onto / and chroot). */
+int husk_rootfs_enter(int root_fd, bool no_pivot, husk_error_t *err);
+
+/* After entering: root.readonly and linux.rootfsPropagation on "/". */
+int husk_rootfs_finish(const ocispec_config *config, husk_error_t *err);
+
+/* After entering: bind-mounts the pty peer `slave_path` on /dev/console. */
+int husk_rootfs_bind_console(const char *slave_path, husk_error_t *err);
+
+#endif
