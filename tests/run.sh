@@ -13,13 +13,23 @@
 #   FILE.bats runs just that integration file.
 #   --no-build uses an existing build in DIR (or $HUSK for the bats files).
 # Environment: BUILD_DIR, FUZZ_SECONDS (default 60), HUSK (default DIR/husk),
-#   CONFIGURE_FLAGS (extra flags for configure).
+#   CONFIGURE_FLAGS (extra flags for configure), SUITE_TIMEOUT (seconds the
+#   whole run may take; default 85 minutes when CI=true, else unlimited: a
+#   bats file still running then is stopped, and its unfinished tests and
+#   the files not started count as failures, so the closing line is always
+#   printed).
 set -u
 shopt -s nullglob
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$src/build}
 fuzz_seconds=${FUZZ_SECONDS:-60}
+if [ "${CI:-}" = true ]; then
+    suite_timeout=${SUITE_TIMEOUT:-$((85 * 60))}
+else
+    suite_timeout=${SUITE_TIMEOUT:-0}
+fi
+started=$(date +%s)
 do_build=1
 stages=()
 bats_files=()
@@ -74,6 +84,7 @@ finish() {
     local f
     for f in "${failures[@]}"; do echo "FAILED: $f"; done
     echo "logs: $logdir"
+    echo "time: $(($(date +%s) - started))s"
     if [ "$skipped" -gt 0 ]; then
         echo "$passed passed, $failed failed, $skipped skipped"
     else
@@ -122,7 +133,7 @@ count_cmocka_log() {
     passed=$((passed + ${p:-0}))
     if [ -n "$f" ] && [ "$f" -gt 0 ]; then
         failed=$((failed + f))
-        failures+=("unit $name: $f test(s): $(sed -n 's/^\[  FAILED  \] \([a-z_0-9]*\)$/\1/p' "$log" | tr '\n' ' ')")
+        failures+=("unit $name: $f test(s): $(sed -n 's/^\[  FAILED  \] \([a-z_0-9]*\)$/\1/p' "$log" | sort -u | tr '\n' ' ')")
     elif [ -z "$p" ] || ! grep -q '^:test-result: PASS' "${log%.log}.trs" 2>/dev/null; then
         record_fail "unit $name: did not complete (see $log)"
     fi
@@ -212,8 +223,19 @@ if wants integration; then
         [ ${#bats_files[@]} -gt 0 ] || bats_files=("$src"/tests/integration/*.bats)
         for f in "${bats_files[@]}"; do
             name=$(basename "$f")
+            limit=()
+            if [ "$suite_timeout" -gt 0 ]; then
+                left=$((started + suite_timeout - $(date +%s)))
+                if [ "$left" -le 0 ]; then
+                    record_fail "$name: not run, the suite's time limit (${suite_timeout}s) was reached"
+                    continue
+                fi
+                limit=(timeout -k 30 "$left")
+            fi
             echo "--- $name"
-            bats --tap "$f" </dev/null 2>&1 | tee "$logdir/$name.tap"
+            "${limit[@]}" bats --tap "$f" </dev/null 2>&1 | tee "$logdir/$name.tap"
+            [ "${PIPESTATUS[0]}" -ne 124 ] ||
+                failures+=("$name: stopped at the suite's time limit (${suite_timeout}s)")
             count_tap "$logdir/$name.tap" "$name"
         done
     fi

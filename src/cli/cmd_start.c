@@ -17,8 +17,12 @@ int cmd_start(struct husk_global *g, int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         if (c == 'h') {
-            printf("Usage: husk start ID\n\nStarts a created container: its init execs "
-                   "process.args.\n");
+            printf("Usage: husk start ID\n"
+                   "\n"
+                   "Starts a created container: its init execs process.args.\n"
+                   "\n"
+                   "Flags:\n"
+                   "  -h, --help   show this help\n");
             return 0;
         }
         return husk_cli_option_error(argv[0], c, argv);

@@ -19,7 +19,13 @@ int cmd_state(struct husk_global *g, int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         if (c == 'h') {
-            printf("Usage: husk state ID\n\nPrints the container's state as JSON.\n");
+            printf("Usage: husk state ID\n"
+                   "\n"
+                   "Prints the container's state as JSON (runtime-spec state, plus rootfs,\n"
+                   "created and owner as runc prints them).\n"
+                   "\n"
+                   "Flags:\n"
+                   "  -h, --help   show this help\n");
             return 0;
         }
         return husk_cli_option_error(argv[0], c, argv);

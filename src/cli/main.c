@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <seccomp.h>
+#include <seccomp_lib.h> /* libseccomp's <seccomp.h>, which src/lib/seccomp.h shadows */
 
 #include "cli.h"
 #include "git-commit.h"

@@ -1,6 +1,7 @@
 #include "container.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -30,6 +31,21 @@
 #include "utils.h"
 
 extern char **environ;
+
+/* An error that is not a failed syscall: the message stands alone (no
+ * strerror), the errno is kept for callers that test it. */
+__attribute__((format(printf, 3, 4))) static int plain_error(husk_error_t *err, int errnum,
+                                                             const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    husk_error_setv(err, 0, fmt, ap);
+    va_end(ap);
+    if (err != NULL && *err != NULL)
+        (*err)->errno_value = errnum;
+    return -errnum;
+}
+
 
 /* ---------- small helpers ---------- */
 
@@ -82,13 +98,26 @@ static bool init_alive(const husk_state_record *rec)
     return start == rec->pid_start && !zombie;
 }
 
+/* `husk pause` freezes the cgroup; runc reports that as "paused". */
+static bool is_paused(const husk_state_record *rec)
+{
+    enum husk_cgroup_manager manager;
+    cleanup_cgroup husk_cgroup *cg = NULL;
+    bool frozen = false;
+    if (rec->cgroup_path == NULL || parse_manager(rec->cgroup_manager, &manager, NULL) < 0 ||
+        husk_cgroup_load(manager, rec->cgroup_path, &cg, NULL) < 0 ||
+        husk_cgroup_is_frozen(cg, &frozen, NULL) < 0)
+        return false;
+    return frozen;
+}
+
 static const char *compute_status(int dir_fd, const husk_state_record *rec)
 {
     if (!init_alive(rec))
         return "stopped";
     if (faccessat(dir_fd, HUSK_START_SOCKET, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
         return "created";
-    return "running";
+    return is_paused(rec) ? "paused" : "running";
 }
 
 /* A pidfd on the init, only if it is still the process we started. */
@@ -96,11 +125,11 @@ static int open_init_pidfd(const husk_state_record *rec, husk_error_t *err)
 {
     int fd = husk_pidfd_open(rec->pid, 0);
     if (fd < 0)
-        return husk_error_set(err, ESRCH, "container not running");
+        return plain_error(err, ESRCH, "container not running");
     /* Checked after opening: the pidfd now pins this very process. */
     if (!init_alive(rec)) {
         close(fd);
-        return husk_error_set(err, ESRCH, "container not running");
+        return plain_error(err, ESRCH, "container not running");
     }
     return fd;
 }
@@ -137,6 +166,7 @@ struct create_ctx {
     int sync;
     int pty_master;
     bool pid_file_written;
+    husk_seccomp *seccomp;
 };
 
 static void create_ctx_init(struct create_ctx *c, const struct husk_create_opts *opts)
@@ -163,6 +193,8 @@ static void create_ctx_release(struct create_ctx *c)
     if (c->pty_master >= 0)
         close(c->pty_master);
     c->listen_fd = c->sync = c->pidfd = c->pty_master = -1;
+    husk_seccomp_free(c->seccomp);
+    c->seccomp = NULL;
     husk_cgroup_free(c->cg);
     c->cg = NULL;
     ocispec_config_free(c->config);
@@ -219,8 +251,7 @@ static int load_config(struct create_ctx *c, husk_error_t *err)
     char *perr = NULL;
     c->config = ocispec_config_parse_data(c->config_text, c->config_len, &perr);
     if (c->config == NULL) {
-        husk_error_set(err, EINVAL, "%s: %s", path, perr ? perr : "invalid config");
-        (*err)->errno_value = 0;
+        plain_error(err, EINVAL, "%s: %s", path, perr ? perr : "invalid config");
         free(perr);
         return -1;
     }
@@ -232,14 +263,14 @@ static int validate_config(struct create_ctx *c, husk_error_t *err)
     const ocispec_config *cfg = c->config;
     const struct husk_create_opts *o = c->opts;
     if (cfg->process == NULL)
-        return husk_error_set(err, EINVAL, "process: required to create a container");
+        return plain_error(err, EINVAL, "process: required to create a container");
     if (cfg->process->args == NULL || cfg->process->args_len == 0 || cfg->process->args[0] == NULL ||
         cfg->process->args[0][0] == '\0')
-        return husk_error_set(err, EINVAL, "process.args: must name a program");
+        return plain_error(err, EINVAL, "process.args: must name a program");
     if (cfg->process->cwd != NULL && cfg->process->cwd[0] != '/')
-        return husk_error_set(err, EINVAL, "process.cwd: `%s` is not absolute", cfg->process->cwd);
+        return plain_error(err, EINVAL, "process.cwd: `%s` is not absolute", cfg->process->cwd);
     if (cfg->root == NULL || cfg->root->path == NULL || cfg->root->path[0] == '\0')
-        return husk_error_set(err, EINVAL, "root.path: required");
+        return plain_error(err, EINVAL, "root.path: required");
 
     cleanup_free char *joined = NULL;
     const char *rp = cfg->root->path;
@@ -257,15 +288,30 @@ static int validate_config(struct create_ctx *c, husk_error_t *err)
 
     bool terminal = cfg->process->terminal;
     if (terminal && o->console_socket == NULL && o->mode != HUSK_MODE_RUN_FOREGROUND)
-        return husk_error_set(err, EINVAL,
+        return husk_error_set(err, 0,
                               "process.terminal is true: --console-socket is required when husk "
                               "does not stay in the foreground");
     if (!terminal && o->console_socket != NULL)
-        return husk_error_set(err, EINVAL,
+        return husk_error_set(err, 0,
                               "--console-socket `%s`: process.terminal is false (no pty to send)",
                               o->console_socket);
     if (o->preserve_fds < 0)
-        return husk_error_set(err, EINVAL, "--preserve-fds: %d is negative", o->preserve_fds);
+        return plain_error(err, EINVAL, "--preserve-fds: %d is negative", o->preserve_fds);
+    return 0;
+}
+
+/* The fds the init will pass on must be the caller's: a number the caller
+ * left closed could by now hold an fd of husk's own (the log file), which
+ * would then leak into the container. */
+static int check_passed_fds(struct create_ctx *c, husk_error_t *err)
+{
+    int first = 3 + c->listen.count;
+    int last = husk_fds_keep_up_to(&c->listen, c->opts->preserve_fds);
+    for (int fd = first; fd <= last; fd++)
+        if (fcntl(fd, F_GETFD) < 0 || fd == husk_log_fd())
+            return plain_error(err, EBADF,
+                               "--preserve-fds %d: fd %d was not passed to husk (not open)",
+                               c->opts->preserve_fds, fd);
     return 0;
 }
 
@@ -314,6 +360,42 @@ static int init_exit_error(struct create_ctx *c, husk_error_t *err)
     return husk_error_set(err, 0, "container init exited before it was ready");
 }
 
+/* Sends to the init; when that fails because the init already gave up,
+ * its own ERROR (waiting in the socket) is the error to report. */
+static int send_to_init(struct create_ctx *c, uint32_t type, int errnum, int64_t value,
+                        husk_error_t *err)
+{
+    if (husk_sync_send(c->sync, type, errnum, value, NULL, -1, err) == 0)
+        return 0;
+    struct husk_sync_msg msg;
+    cleanup_error husk_error_t recv_err = NULL;
+    int r = husk_sync_recv(c->sync, &msg, NULL, &recv_err);
+    if (r > 0 && msg.type == HUSK_SYNC_ERROR) {
+        husk_error_free(err);
+        return husk_sync_error(&msg, err);
+    }
+    if (r == 0) {
+        husk_error_free(err);
+        return init_exit_error(c, err);
+    }
+    return -1;
+}
+
+/* After a failed step of the parent's: if the init already reported an
+ * error of its own (and died, making ours fail), that one is the cause. */
+static int prefer_init_error(struct create_ctx *c, husk_error_t *err)
+{
+    struct pollfd p = { .fd = c->sync, .events = POLLIN };
+    if (poll(&p, 1, 0) != 1)
+        return -1;
+    struct husk_sync_msg msg;
+    if (husk_sync_recv(c->sync, &msg, NULL, NULL) > 0 && msg.type == HUSK_SYNC_ERROR) {
+        husk_error_free(err);
+        return husk_sync_error(&msg, err);
+    }
+    return -1;
+}
+
 /* Talks to the init until READY: hooks, the pty. */
 static int wait_ready(struct create_ctx *c, husk_error_t *err)
 {
@@ -331,18 +413,23 @@ static int wait_ready(struct create_ctx *c, husk_error_t *err)
         case HUSK_SYNC_HOOKS:
             if (run_parent_hooks(c, err) < 0)
                 return -1;
-            if (husk_sync_send(c->sync, HUSK_SYNC_HOOKS_DONE, 0, 0, NULL, -1, err) < 0)
+            if (send_to_init(c, HUSK_SYNC_HOOKS_DONE, 0, 0, err) < 0)
                 return -1;
             break;
         case HUSK_SYNC_PTY:
             if (fd < 0)
-                return husk_error_set(err, EPROTO, "container init sent no pty");
+                return plain_error(err, EPROTO, "container init sent no pty");
             if (c->pty_master >= 0)
                 close(c->pty_master);
             c->pty_master = fd;
             if (c->opts->console_socket != NULL &&
                 husk_terminal_send_to_console_socket(c->opts->console_socket, fd, err) < 0)
                 return -1;
+            /* The foreground proxy: the user's window size, before the
+             * program starts and asks for it (process.consoleSize wins). */
+            if (c->opts->console_socket == NULL && c->config->process->console_size == NULL &&
+                isatty(STDIN_FILENO))
+                husk_terminal_copy_size(STDIN_FILENO, fd);
             break;
         case HUSK_SYNC_READY:
             if (fd >= 0)
@@ -351,7 +438,7 @@ static int wait_ready(struct create_ctx *c, husk_error_t *err)
         default:
             if (fd >= 0)
                 close(fd);
-            return husk_error_set(err, EPROTO, "container init sent unexpected message %u",
+            return plain_error(err, EPROTO, "container init sent unexpected message %u",
                                   msg.type);
         }
     }
@@ -421,9 +508,20 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
         return -1;
     if (load_config(c, err) < 0 || validate_config(c, err) < 0)
         return -1;
+    cleanup_free char *unknown_caps = husk_process_unknown_caps(c->config->process->capabilities);
+    if (unknown_caps != NULL && warn != NULL) {
+        cleanup_error husk_error_t w = NULL;
+        husk_error_set(&w, 0, "%s", unknown_caps);
+        warn_append(warn, &w);
+    }
     if (husk_ns_plan_build(c->config->linux, &c->ns, err) < 0)
         return -1;
-    if (husk_fds_listen_from_env(environ, &c->listen, err) < 0)
+    /* sd_listen_fds(3): fds announced for another process are not ours. */
+    const char *listen_pid = getenv("LISTEN_PID");
+    if ((listen_pid == NULL || atoi(listen_pid) == (int) getpid()) &&
+        husk_fds_listen_from_env(environ, &c->listen, err) < 0)
+        return -1;
+    if (check_passed_fds(c, err) < 0)
         return -1;
     const ocispec_hooks *h = c->config->hooks;
     if (h != NULL && husk_hooks_open(h->create_container, h->create_container_len,
@@ -431,6 +529,12 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
         return husk_error_wrap(err, "createContainer hook");
 
     if (husk_store_open(o->root, true, &c->store, err) < 0)
+        return -1;
+    /* Compiled (or found in the cache) before the state dir exists; the
+     * init only loads it. */
+    if (c->config->linux != NULL && c->config->linux->seccomp != NULL &&
+        husk_seccomp_compile_cached(c->config->linux->seccomp, HUSK_SECCOMP_CACHE_DIR,
+                                    &c->seccomp, err) < 0)
         return -1;
     if (husk_store_reserve(c->store, o->id, &c->dir, err) < 0)
         return -1;
@@ -440,6 +544,8 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
                            lx ? lx->resources : NULL, &c->cg, err) < 0)
         return -1;
     if (o->mode == HUSK_MODE_CREATE && make_start_socket(c, err) < 0)
+        return -1;
+    if (husk_seccomp_prepare_listener(c->seccomp, err) < 0)
         return -1;
 
     struct husk_init_spec spec = {
@@ -456,14 +562,27 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
         .create_container_fds = c->cc_hook_fds,
         .listen = &c->listen,
         .preserve_fds = o->preserve_fds,
+        .drop_fds = { c->dir->lock_fd, c->dir->dir_fd, c->store->root_fd },
+        .seccomp = c->seccomp,
     };
     if (husk_process_spawn(&spec, husk_cgroup_v2_fd(c->cg), &c->pid, &c->pidfd, &c->sync, err) < 0)
         return -1;
-    if (husk_cgroup_v2_fd(c->cg) < 0 && husk_cgroup_enter(c->cg, c->pid, err) < 0)
-        return -1;
+    husk_seccomp_drop_listener(c->seccomp); /* the init holds the agent's connection now */
     if (c->ns.new_user && husk_ns_write_id_maps(c->pid, lx, err) < 0)
         return -1;
-    if (husk_sync_send(c->sync, HUSK_SYNC_GO, 0, c->pid, NULL, -1, err) < 0)
+    /* See process.h: the v1 migration overlaps the init's mount work,
+     * except when the cgroup namespace must be made from the new cgroup. */
+    bool placed = husk_cgroup_v2_fd(c->cg) >= 0;
+    if (!placed && c->ns.unshare_cgroup) {
+        if (husk_cgroup_enter(c->cg, c->pid, err) < 0)
+            return -1;
+        placed = true;
+    }
+    if (send_to_init(c, HUSK_SYNC_GO, placed ? 1 : 0, c->pid, err) < 0)
+        return -1;
+    if (!placed && husk_cgroup_enter(c->cg, c->pid, err) < 0)
+        return prefer_init_error(c, err);
+    if (!placed && send_to_init(c, HUSK_SYNC_PLACED, 0, 0, err) < 0)
         return -1;
     if (wait_ready(c, err) < 0)
         return -1;
@@ -472,6 +591,7 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
         close(c->listen_fd);
         c->listen_fd = -1;
     }
+    husk_log_debug("container %s: init %d ready", o->id, (int) c->pid);
     if (save_state(c, err) < 0)
         return -1;
     if (o->pid_file != NULL) {
@@ -479,7 +599,7 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
             return -1;
         c->pid_file_written = true;
     }
-    if (husk_sync_send(c->sync, HUSK_SYNC_START, 0, 0, NULL, -1, err) < 0)
+    if (send_to_init(c, HUSK_SYNC_START, 0, 0, err) < 0)
         return -1;
     if (o->mode != HUSK_MODE_CREATE) {
         if (wait_exec(c->sync, err) < 0)
@@ -535,20 +655,23 @@ static int destroy_container(husk_store *store, husk_container_dir *dir,
                              const husk_state_record *rec, bool kill_init, husk_error_t *warn,
                              husk_error_t *err)
 {
-    if (kill_init) {
-        cleanup_close int pidfd = open_init_pidfd(rec, NULL);
-        if (pidfd >= 0) {
-            husk_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-            if (wait_pidfd_exit(pidfd, 10000) < 0)
-                return husk_error_set(err, ETIMEDOUT, "container `%s`: init pid %d did not die",
-                                      rec->id, (int) rec->pid);
-        }
-    }
     enum husk_cgroup_manager manager;
     cleanup_cgroup husk_cgroup *cg = NULL;
     if (parse_manager(rec->cgroup_manager, &manager, err) < 0 ||
         husk_cgroup_load(manager, rec->cgroup_path, &cg, err) < 0)
         return -1;
+    if (kill_init) {
+        cleanup_close int pidfd = open_init_pidfd(rec, NULL);
+        if (pidfd >= 0) {
+            husk_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+            /* A paused (frozen) init cannot act on SIGKILL until thawed. */
+            if (rec->cgroup_path != NULL)
+                husk_cgroup_freeze(cg, false, NULL);
+            if (wait_pidfd_exit(pidfd, 10000) < 0)
+                return husk_error_set(err, ETIMEDOUT, "container `%s`: init pid %d did not die",
+                                      rec->id, (int) rec->pid);
+        }
+    }
     if (rec->cgroup_path != NULL) {
         /* Processes that joined the container's cgroup from outside its pid
          * namespace outlive the init. */
@@ -557,6 +680,7 @@ static int destroy_container(husk_store *store, husk_container_dir *dir,
             return -1;
     }
     run_poststop(dir->dir_fd, rec, warn);
+    husk_log_debug("container %s: deleted", rec->id);
     return husk_store_remove_container(store, dir, err);
 }
 
@@ -571,12 +695,18 @@ int husk_container_delete(const char *root, const char *id, bool force, const ch
     if (husk_store_open(root, false, &store, err) < 0) {
         if ((*err)->errno_value == ENOENT) {
             husk_error_free(err);
-            return husk_error_set(err, ENOENT, "container `%s` does not exist", id);
+            return force ? 0 : plain_error(err, ENOENT, "container `%s` does not exist", id);
         }
         return -1;
     }
-    if (husk_store_open_container(store, id, true, &dir, err) < 0)
+    if (husk_store_open_container(store, id, true, &dir, err) < 0) {
+        /* As runc: forcing the deletion of what is not there succeeds. */
+        if (force && (*err)->errno_value == ENOENT) {
+            husk_error_free(err);
+            return 0;
+        }
         return -1;
+    }
     cleanup_state_record husk_state_record *rec = NULL;
     if (husk_state_record_load(dir->dir_fd, &rec, err) < 0) {
         /* A create that died half way: nothing to stop but the leftovers. */
@@ -587,10 +717,10 @@ int husk_container_delete(const char *root, const char *id, bool force, const ch
         return husk_error_wrap(err, "container `%s`", id);
     }
     const char *status = compute_status(dir->dir_fd, rec);
-    if (strcmp(status, "running") == 0 && !force)
-        return husk_error_set(err, EBUSY,
-                              "cannot delete container %s that is not stopped: %s (use --force)", id,
-                              status);
+    if ((strcmp(status, "running") == 0 || strcmp(status, "paused") == 0) && !force)
+        return plain_error(err, EBUSY,
+                           "cannot delete container %s that is not stopped: %s (use --force)", id,
+                           status);
     return destroy_container(store, dir, rec, strcmp(status, "stopped") != 0, warn, err);
 }
 
@@ -628,7 +758,6 @@ static int foreground_wait(struct create_ctx *c, int sfd, int *exit_status, husk
     if (px.active && isatty(STDIN_FILENO)) {
         if (husk_terminal_raw_mode(STDIN_FILENO, &px.saved, NULL) == 0)
             px.raw = true;
-        husk_terminal_copy_size(STDIN_FILENO, c->pty_master);
     }
     bool stdin_open = px.active;
     bool pty_open = px.active;
@@ -676,6 +805,25 @@ static int foreground_wait(struct create_ctx *c, int sfd, int *exit_status, husk
     return ret;
 }
 
+/* The end of a foreground run: deletes the container unless someone
+ * (delete --force) already did. */
+static int delete_after_run(husk_store *store, const char *id, husk_error_t *warn,
+                            husk_error_t *err)
+{
+    cleanup_container_dir husk_container_dir *dir = NULL;
+    cleanup_state_record husk_state_record *rec = NULL;
+    if (husk_store_open_container(store, id, true, &dir, err) < 0) {
+        if ((*err)->errno_value == ENOENT) {
+            husk_error_free(err);
+            return 0;
+        }
+        return -1;
+    }
+    if (husk_state_record_load(dir->dir_fd, &rec, err) < 0)
+        return husk_error_wrap(err, "container `%s`", id);
+    return destroy_container(store, dir, rec, true, warn, err);
+}
+
 int husk_container_run(const struct husk_create_opts *opts, int *exit_status, husk_error_t *warn,
                        husk_error_t *err)
 {
@@ -691,32 +839,27 @@ int husk_container_run(const struct husk_create_opts *opts, int *exit_status, hu
     sigdelset(&all, SIGFPE);
     sigdelset(&all, SIGILL);
     sigprocmask(SIG_BLOCK, &all, &old);
-    cleanup_close int sfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0) {
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        return husk_error_set(err, errno, "signalfd");
-    }
 
     struct create_ctx c;
     create_ctx_init(&c, opts);
     int ret = create_steps(&c, warn, err);
+    /* Made after create: an fd opened before would sit among the numbers
+     * --preserve-fds passes on. Signals stay pending until then. */
+    cleanup_close int sfd = ret < 0 ? -1 : signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (ret == 0 && sfd < 0)
+        ret = husk_error_set(err, errno, "signalfd");
     if (ret < 0) {
         create_ctx_undo(&c);
         create_ctx_release(&c);
         sigprocmask(SIG_SETMASK, &old, NULL);
         return ret;
     }
+    /* While it runs, the container is everyone's: kill, state, delete -f. */
+    husk_container_dir_free(c.dir);
+    c.dir = NULL;
     ret = foreground_wait(&c, sfd, exit_status, err);
-    if (ret < 0)
-        create_ctx_undo(&c);
-    else if (!opts->keep) {
-        cleanup_state_record husk_state_record *rec = NULL;
-        close(c.pidfd);
-        c.pidfd = -1;
-        if (husk_state_record_load(c.dir->dir_fd, &rec, err) < 0 ||
-            destroy_container(c.store, c.dir, rec, false, warn, err) < 0)
-            ret = -1;
-    }
+    if (ret == 0 && !opts->keep)
+        ret = delete_after_run(c.store, opts->id, warn, err);
     create_ctx_release(&c);
     sigprocmask(SIG_SETMASK, &old, NULL);
     return ret;
@@ -750,7 +893,7 @@ int husk_container_start(const char *root, const char *id, husk_error_t *warn, h
         return -1;
     if (husk_store_open(root, false, &store, err) < 0) {
         husk_error_free(err);
-        return husk_error_set(err, ENOENT, "container `%s` does not exist", id);
+        return plain_error(err, ENOENT, "container `%s` does not exist", id);
     }
     if (husk_store_open_container(store, id, true, &dir, err) < 0)
         return -1;
@@ -758,14 +901,14 @@ int husk_container_start(const char *root, const char *id, husk_error_t *warn, h
     if (husk_state_record_load(dir->dir_fd, &rec, err) < 0)
         return husk_error_wrap(err, "container `%s`", id);
     const char *status = compute_status(dir->dir_fd, rec);
-    if (strcmp(status, "running") == 0)
-        return husk_error_set(err, EBUSY, "cannot start an already running container");
-    if (strcmp(status, "stopped") == 0)
-        return husk_error_set(err, EINVAL, "cannot start a container that has stopped");
+    if (strcmp(status, "created") != 0)
+        return plain_error(err, strcmp(status, "running") == 0 ? EBUSY : EINVAL,
+                           "cannot start container %s: it is %s, not created", id, status);
 
     cleanup_close int conn = connect_start_socket(dir, err);
     if (conn < 0)
         return -1;
+    husk_log_debug("container %s: starting init %d", id, (int) rec->pid);
     /* From here on the container counts as started. */
     unlinkat(dir->dir_fd, HUSK_START_SOCKET, 0);
     if (wait_exec(conn, err) < 0)
@@ -796,7 +939,7 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
         return -1;
     if (husk_store_open(root, false, &store, err) < 0) {
         husk_error_free(err);
-        return husk_error_set(err, ENOENT, "container `%s` does not exist", id);
+        return plain_error(err, ENOENT, "container `%s` does not exist", id);
     }
     if (husk_store_open_container(store, id, false, &dir, err) < 0)
         return -1;
@@ -808,7 +951,7 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
         enum husk_cgroup_manager manager;
         cleanup_cgroup husk_cgroup *cg = NULL;
         if (!init_alive(rec))
-            return husk_error_set(err, ESRCH, "container not running");
+            return plain_error(err, ESRCH, "container not running");
         if (parse_manager(rec->cgroup_manager, &manager, err) < 0 ||
             husk_cgroup_load(manager, rec->cgroup_path, &cg, err) < 0)
             return -1;
@@ -817,6 +960,7 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
     cleanup_close int pidfd = open_init_pidfd(rec, err);
     if (pidfd < 0)
         return -1;
+    husk_log_debug("container %s: signal %d to init %d", id, sig, (int) rec->pid);
     if (husk_pidfd_send_signal(pidfd, sig, NULL, 0) < 0)
         return husk_error_set(err, errno, "send signal %d to container `%s` (pid %d)", sig, id,
                               (int) rec->pid);
@@ -831,14 +975,14 @@ static int info_load_at(husk_store *store, const char *id, husk_container_info *
     cleanup_close int dfd = openat(store->root_fd, id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0) {
         if (errno == ENOENT)
-            return husk_error_set(err, ENOENT, "container `%s` does not exist", id);
+            return plain_error(err, ENOENT, "container `%s` does not exist", id);
         return husk_error_set(err, errno, "open `%s/%s`", store->root, id);
     }
     husk_state_record *rec = NULL;
     if (husk_state_record_load(dfd, &rec, err) < 0) {
         if ((*err)->errno_value == ENOENT) {
             husk_error_free(err);
-            return husk_error_set(err, ENOENT, "container `%s` does not exist (still being created)",
+            return plain_error(err, ENOENT, "container `%s` does not exist (still being created)",
                                   id);
         }
         return husk_error_wrap(err, "container `%s`", id);
@@ -856,7 +1000,7 @@ int husk_container_info_load(const char *root, const char *id, husk_container_in
         return -1;
     if (husk_store_open(root, false, &store, err) < 0) {
         husk_error_free(err);
-        return husk_error_set(err, ENOENT, "container `%s` does not exist", id);
+        return plain_error(err, ENOENT, "container `%s` does not exist", id);
     }
     return info_load_at(store, id, out, err);
 }

@@ -38,7 +38,7 @@ static int open_ns_path(size_t i, const char *path, int flag, husk_error_t *err)
     int type = ioctl(fd, NS_GET_NSTYPE);
     if (type < 0 || type != flag) {
         close(fd);
-        return husk_error_set(err, EINVAL,
+        return husk_error_set(err, 0,
                               "linux.namespaces[%zu]: `%s` is not a namespace of that type", i,
                               path);
     }
@@ -50,25 +50,25 @@ int husk_ns_plan_build(const ocispec_linux *linux, husk_ns_plan *plan, husk_erro
     memset(plan, 0, sizeof(*plan));
     plan->pid_join_fd = -1;
     if (linux == NULL)
-        return 0;
+        return husk_error_set(err, 0, "linux.namespaces: a mount namespace is required");
     uint64_t seen = 0;
     for (size_t i = 0; i < linux->namespaces_len; i++) {
         const ocispec_namespace *ns = &linux->namespaces[i];
         int flag = husk_ns_flag(ns->type);
         if (flag == 0) {
             husk_ns_plan_close(plan);
-            return husk_error_set(err, EINVAL, "linux.namespaces[%zu].type: unknown namespace `%s`",
+            return husk_error_set(err, 0, "linux.namespaces[%zu].type: unknown namespace `%s`",
                                   i, ns->type ? ns->type : "");
         }
         if (seen & (uint64_t) flag) {
             husk_ns_plan_close(plan);
-            return husk_error_set(err, EINVAL, "linux.namespaces[%zu]: `%s` given twice", i,
+            return husk_error_set(err, 0, "linux.namespaces[%zu]: `%s` given twice", i,
                                   ns->type);
         }
         seen |= (uint64_t) flag;
         if (flag == CLONE_NEWTIME) {
             husk_ns_plan_close(plan);
-            return husk_error_set(err, ENOTSUP,
+            return husk_error_set(err, 0,
                                   "linux.namespaces[%zu]: time namespaces are not supported yet", i);
         }
         if (ns->path == NULL || ns->path[0] == '\0') {
@@ -100,6 +100,12 @@ int husk_ns_plan_build(const ocispec_linux *linux, husk_ns_plan *plan, husk_erro
         plan->join_fd[at] = fd;
         plan->join_flag[at] = flag;
         plan->n_join++;
+    }
+    /* The rootfs is built with mounts and pivot_root: in the host's own
+     * mount namespace that would rearrange the host. */
+    if (!(seen & CLONE_NEWNS)) {
+        husk_ns_plan_close(plan);
+        return husk_error_set(err, 0, "linux.namespaces: a mount namespace is required");
     }
     return 0;
 }
@@ -136,7 +142,7 @@ static int write_map(pid_t pid, const char *file, const ocispec_id_mapping *m, s
 int husk_ns_write_id_maps(pid_t pid, const ocispec_linux *linux, husk_error_t *err)
 {
     if (linux == NULL || linux->uid_mappings_len == 0 || linux->gid_mappings_len == 0)
-        return husk_error_set(err, EINVAL,
+        return husk_error_set(err, 0,
                               "linux.uidMappings/gidMappings: required with a new user namespace");
     if (write_map(pid, "uid_map", linux->uid_mappings, linux->uid_mappings_len, err) < 0)
         return husk_error_wrap(err, "linux.uidMappings");

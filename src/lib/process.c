@@ -72,7 +72,11 @@ int husk_sync_recv(int sock, struct husk_sync_msg *msg, int *fd, husk_error_t *e
     if (fd != NULL)
         *fd = -1;
     ssize_t n;
-    while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+    /* ECONNRESET means the peer closed with our last message unread (an
+     * init that failed and exited); it is reported before, and instead of,
+     * what the peer sent us first. The error is consumed by reporting it,
+     * so read again for that message. */
+    while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0 && (errno == EINTR || errno == ECONNRESET))
         ;
     if (n < 0)
         return husk_error_set(err, errno, "receive from the container's init");
@@ -160,13 +164,13 @@ static int set_hostname(const ocispec_config *c, const husk_ns_plan *ns, husk_er
     bool new_uts = ns->clone_flags & CLONE_NEWUTS;
     if (c->hostname != NULL && c->hostname[0] != '\0') {
         if (!new_uts)
-            return husk_error_set(err, EINVAL, "hostname: needs a new uts namespace");
+            return husk_error_set(err, 0, "hostname: needs a new uts namespace");
         if (sethostname(c->hostname, strlen(c->hostname)) < 0)
             return husk_error_set(err, errno, "hostname: set `%s`", c->hostname);
     }
     if (c->domainname != NULL && c->domainname[0] != '\0') {
         if (!new_uts)
-            return husk_error_set(err, EINVAL, "domainname: needs a new uts namespace");
+            return husk_error_set(err, 0, "domainname: needs a new uts namespace");
         if (setdomainname(c->domainname, strlen(c->domainname)) < 0)
             return husk_error_set(err, errno, "domainname: set `%s`", c->domainname);
     }
@@ -196,7 +200,7 @@ static int set_rlimits(const ocispec_process *p, husk_error_t *err)
             if (r->type != NULL && strcmp(rlimit_table[k].name, r->type) == 0)
                 break;
         if (k == n)
-            return husk_error_set(err, EINVAL, "process.rlimits[%zu].type: unknown `%s`", i,
+            return husk_error_set(err, 0, "process.rlimits[%zu].type: unknown `%s`", i,
                                   r->type ? r->type : "");
         struct rlimit rl = { .rlim_cur = r->soft, .rlim_max = r->hard };
         if (setrlimit(rlimit_table[k].resource, &rl) < 0)
@@ -235,50 +239,82 @@ static int find_executable(const ocispec_process *p, char **out, husk_error_t *e
             return 0;
         }
     }
-    return husk_error_set(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
+    husk_error_set(err, 0, "exec: \"%s\": executable file not found in $PATH", name);
+    (*err)->errno_value = ENOENT;
+    return -ENOENT;
 }
 
-static int cap_list_to_values(char *const *names, size_t n, const char *field, cap_value_t *vals,
-                              husk_error_t *err)
+/* Capability names to values. Names libcap or the kernel do not know are
+ * skipped: runtime-spec asks runtimes to warn about them, not to fail (the
+ * parent warns, see husk_process_unknown_caps). Returns how many are known. */
+static size_t cap_list_to_values(char *const *names, size_t n, cap_value_t *vals)
 {
-    for (size_t i = 0; i < n; i++)
-        if (cap_from_name(names[i], &vals[i]) < 0)
-            return husk_error_set(err, EINVAL, "process.capabilities.%s: unknown capability `%s`",
-                                  field, names[i]);
+    size_t k = 0;
+    for (size_t i = 0; i < n && k <= CAP_LAST_CAP; i++) {
+        cap_value_t v;
+        if (cap_from_name(names[i], &v) == 0 && CAP_IS_SUPPORTED(v))
+            vals[k++] = v;
+    }
+    return k;
+}
+
+static int append_unknown(char **out, char *const *names, size_t n, const char *field)
+{
+    for (size_t i = 0; i < n; i++) {
+        cap_value_t v;
+        if (cap_from_name(names[i], &v) == 0 && CAP_IS_SUPPORTED(v))
+            continue;
+        char *joined = NULL;
+        if (asprintf(&joined, "%s%sprocess.capabilities.%s: unknown capability `%s` ignored",
+                     *out ? *out : "", *out ? "; " : "", field, names[i]) < 0)
+            return -1;
+        free(*out);
+        *out = joined;
+    }
     return 0;
+}
+
+char *husk_process_unknown_caps(const ocispec_capabilities *caps)
+{
+    char *out = NULL;
+    if (caps == NULL)
+        return NULL;
+    append_unknown(&out, caps->bounding, caps->bounding_len, "bounding");
+    append_unknown(&out, caps->effective, caps->effective_len, "effective");
+    append_unknown(&out, caps->permitted, caps->permitted_len, "permitted");
+    append_unknown(&out, caps->inheritable, caps->inheritable_len, "inheritable");
+    append_unknown(&out, caps->ambient, caps->ambient_len, "ambient");
+    return out;
 }
 
 static int drop_bounding(const ocispec_capabilities *caps, husk_error_t *err)
 {
     cap_value_t keep[CAP_LAST_CAP + 1];
-    size_t n = caps ? caps->bounding_len : 0;
-    if (n > CAP_LAST_CAP + 1)
-        n = CAP_LAST_CAP + 1;
-    if (n > 0 && cap_list_to_values(caps->bounding, n, "bounding", keep, err) < 0)
-        return -1;
-    for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
-        if (!CAP_IS_SUPPORTED(c))
-            continue;
+    size_t n = caps ? cap_list_to_values(caps->bounding, caps->bounding_len, keep) : 0;
+    /* Up to the kernel's last capability (EINVAL past it), which may be
+     * newer than libcap's list. */
+    for (cap_value_t c = 0;; c++) {
         bool kept = false;
         for (size_t i = 0; i < n && !kept; i++)
             kept = keep[i] == c;
-        if (!kept && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-            return husk_error_set(err, errno, "process.capabilities.bounding: drop %s",
-                                  cap_to_name(c));
+        if (kept)
+            continue;
+        if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+            if (errno == EINVAL)
+                return 0;
+            return husk_error_set(err, errno, "process.capabilities.bounding: drop capability %d",
+                                  (int) c);
+        }
     }
-    return 0;
 }
 
 static int set_cap_flag(cap_t state, cap_flag_t flag, char *const *names, size_t n,
                         const char *field, husk_error_t *err)
 {
     cap_value_t vals[CAP_LAST_CAP + 1];
-    if (n > CAP_LAST_CAP + 1)
-        n = CAP_LAST_CAP + 1;
+    n = cap_list_to_values(names, n, vals);
     if (n == 0)
         return 0;
-    if (cap_list_to_values(names, n, field, vals, err) < 0)
-        return -1;
     if (cap_set_flag(state, flag, (int) n, vals, CAP_SET) < 0)
         return husk_error_set(err, errno, "process.capabilities.%s", field);
     return 0;
@@ -303,16 +339,14 @@ static int apply_capabilities(const ocispec_capabilities *caps, husk_error_t *er
         return ret;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         return husk_error_set(err, errno, "process.capabilities.ambient: clear");
-    for (size_t i = 0; caps != NULL && i < caps->ambient_len; i++) {
-        cap_value_t v;
-        if (cap_from_name(caps->ambient[i], &v) < 0)
-            return husk_error_set(err, EINVAL, "process.capabilities.ambient: unknown capability `%s`",
-                                  caps->ambient[i]);
+    cap_value_t amb[CAP_LAST_CAP + 1];
+    size_t n_amb = caps ? cap_list_to_values(caps->ambient, caps->ambient_len, amb) : 0;
+    for (size_t i = 0; i < n_amb; i++) {
         /* Like runc: an ambient capability missing from permitted or
          * inheritable is skipped rather than fatal. */
-        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0) < 0 && errno != EPERM)
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, amb[i], 0, 0) < 0 && errno != EPERM)
             return husk_error_set(err, errno, "process.capabilities.ambient: raise %s",
-                                  caps->ambient[i]);
+                                  cap_to_name(amb[i]));
     }
     return 0;
 }
@@ -380,6 +414,7 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
     if (init_expect(ctx, HUSK_SYNC_GO, &msg, err) < 0)
         return -1;
     ctx->host_pid = (pid_t) msg.value;
+    bool placed = msg.errnum == 1;
     if (s->ns->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
         return husk_error_set(err, errno, "unshare the cgroup namespace");
     if (husk_ns_join(s->ns, err) < 0)
@@ -389,6 +424,8 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
 
     int root_fd = -1;
     if (husk_rootfs_prepare(c, s->rootfs, s->bundle, &root_fd, err) < 0)
+        return -1;
+    if (!placed && init_expect(ctx, HUSK_SYNC_PLACED, &msg, err) < 0)
         return -1;
 
     if (s->hooks_round) {
@@ -408,6 +445,10 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
     if (husk_rootfs_enter(root_fd, s->no_pivot, err) < 0)
         return -1;
     close(root_fd);
+    /* As runc: a missing cwd is made, before root.readonly applies (we
+     * are inside the rootfs now, so the path cannot lead out of it). */
+    if (c->process->cwd != NULL && husk_mkdir_p(c->process->cwd, 0755, err) < 0)
+        return husk_error_wrap(err, "process.cwd");
     if (husk_rootfs_finish(c, err) < 0)
         return -1;
     if (c->process->terminal && setup_console(ctx, err) < 0)
@@ -420,6 +461,10 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
         return -1;
     if (husk_fds_listen_env(s->listen, c->process->env, 1, &ctx->env, err) < 0)
         return -1;
+    /* From READY on the parent may exit as soon as it has sent START, and
+     * the init must outlive it; a parent that dies before sending START
+     * closes the socket, which ends the init just as well. */
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     return husk_sync_send(ctx->sync, HUSK_SYNC_READY, 0, 0, NULL, -1, err);
 }
 
@@ -469,12 +514,20 @@ static int init_start(struct init_ctx *ctx, husk_error_t *err)
     }
     if (ctx->pty_slave >= 0 && husk_terminal_make_controlling(ctx->pty_slave, err) < 0)
         return -1;
+    /* Without NO_NEW_PRIVS the kernel wants CAP_SYS_ADMIN for seccomp:
+     * load before the capabilities go; else as late as possible. */
+    if (!p->no_new_privileges &&
+        husk_seccomp_apply(s->seccomp, c, s->id, s->bundle, ctx->host_pid, err) < 0)
+        return -1;
     if (switch_user(p, err) < 0)
         return -1;
     if (p->cwd != NULL && chdir(p->cwd) < 0)
         return husk_error_set(err, errno, "process.cwd: chdir `%s`", p->cwd);
     if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return husk_error_set(err, errno, "process.noNewPrivileges");
+    if (p->no_new_privileges &&
+        husk_seccomp_apply(s->seccomp, c, s->id, s->bundle, ctx->host_pid, err) < 0)
+        return -1;
 
     int keep = husk_fds_keep_up_to(s->listen, s->preserve_fds);
     if (husk_fds_clear_cloexec_range(3, keep, err) < 0 ||
@@ -501,7 +554,6 @@ __attribute__((noreturn)) static void init_main(const struct husk_init_spec *spe
     struct husk_sync_msg msg;
     if (init_expect(&ctx, HUSK_SYNC_START, &msg, &err) < 0)
         init_die(&ctx, &err);
-    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     if (spec->wait_for_start && wait_for_start(&ctx, &err) < 0)
         init_die(&ctx, &err);
     init_start(&ctx, &err);
@@ -545,6 +597,9 @@ int husk_process_spawn(const struct husk_init_spec *spec, int cgroup_fd, pid_t *
     pid_t child = husk_clone3(&args, sizeof(args));
     if (child == 0) {
         close(pair[0]);
+        for (size_t i = 0; i < sizeof(spec->drop_fds) / sizeof(spec->drop_fds[0]); i++)
+            if (spec->drop_fds[i] >= 0)
+                close(spec->drop_fds[i]);
         init_main(spec, pair[1]);
     }
     int saved = errno;

@@ -8,8 +8,10 @@
  *
  *   parent                                  init
  *   clone3 ------------------------------->  (blocked in recv)
- *   cgroup enter, id maps
- *   GO {host pid} ------------------------>  setns, hostname, mounts, /dev
+ *   id maps
+ *   GO {host pid, placed?} --------------->  setns, hostname, mounts, /dev
+ *   cgroup enter (unless placed)
+ *   PLACED ------------------------------->  (waits for it here, unless placed)
  *                   <--------------------- HOOKS   (only with prestart/createRuntime)
  *   run prestart + createRuntime hooks
  *   HOOKS_DONE --------------------------->  createContainer hooks, pivot_root,
@@ -24,6 +26,13 @@
  *                                            fds, exec; exec closes the
  *                                            report socket (CLOEXEC): EOF
  *                   <--------------------- ERROR {errno, "exec ..."} on failure
+ *
+ * Moving a process into v1 cgroups costs an RCU grace period (the first
+ * write to cgroup.procs waits ~10-20 ms for cgroup_threadgroup_rwsem), so
+ * the parent does it while the init builds its mounts: the init waits for
+ * PLACED before anything that must see it in its cgroup (hooks, the cgroup
+ * namespace, READY). With CLONE_INTO_CGROUP (pure v2) or a new cgroup
+ * namespace (unshared right after GO) the init is placed before GO.
  *
  * Any step of the init that fails sends ERROR with the errno and a message
  * naming the step and path, then exits; the caller prints it. The init
@@ -42,6 +51,7 @@
 #include "fds.h"
 #include "namespaces.h"
 #include "ocispec.h"
+#include "seccomp.h"
 
 enum husk_sync_type {
     HUSK_SYNC_GO = 1,     /* parent -> init: placed in cgroup; payload: host pid */
@@ -51,6 +61,7 @@ enum husk_sync_type {
     HUSK_SYNC_READY,      /* init -> parent: waiting for START */
     HUSK_SYNC_START,      /* parent -> init / `start` -> init */
     HUSK_SYNC_ERROR,      /* either way: errno + message */
+    HUSK_SYNC_PLACED,     /* parent -> init: now in its cgroup (when GO said it was not yet) */
 };
 
 #define HUSK_SYNC_TEXT_MAX 2048
@@ -89,6 +100,11 @@ struct husk_init_spec {
     const int *create_container_fds; /* husk_hooks_open() fds of createContainer hooks */
     const husk_listen_fds *listen;
     int preserve_fds;
+    /* The parent's fds the init must drop at once (-1: none): above all
+     * the container's lock, which would otherwise stay held (flock follows
+     * the open file) for as long as the init lives. */
+    int drop_fds[3];
+    husk_seccomp *seccomp;       /* compiled linux.seccomp (compiled before clone3), or NULL */
 };
 
 /* clone3()s the init. On success: *pid, *pidfd (CLONE_PIDFD) and *sync
@@ -96,6 +112,10 @@ struct husk_init_spec {
  * CLONE_INTO_CGROUP. */
 int husk_process_spawn(const struct husk_init_spec *spec, int cgroup_fd, pid_t *pid, int *pidfd,
                        int *sync, husk_error_t *err);
+
+/* "process.capabilities.X: unknown capability `Y` ignored; ..." for every
+ * name this kernel/libcap does not know (malloc'd), or NULL. */
+char *husk_process_unknown_caps(const ocispec_capabilities *caps);
 
 /* The runtime-spec state JSON of the container with the given status, for
  * hooks' stdin. */

@@ -122,6 +122,34 @@ int husk_rootfs_open_or_create(int root_fd, const char *path, bool as_file, husk
         return fd;
     }
 
+    /* Common case: only the last component is missing. It is made in its
+     * resolved parent, by name only, then the whole path is resolved again
+     * under the root. */
+    const char *slash = strrchr(path, '/');
+    if (slash != NULL && slash[1] != '\0') {
+        cleanup_free char *parent = strndup(path, (size_t) (slash - path));
+        cleanup_close int pfd = parent ? open_in_root(root_fd, parent[0] ? parent : "/",
+                                                      O_PATH | O_DIRECTORY)
+                                       : -1;
+        if (pfd >= 0) {
+            int r;
+            if (as_file) {
+                r = openat(pfd, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                           0644);
+                if (r >= 0)
+                    close(r);
+            } else {
+                r = mkdirat(pfd, slash + 1, 0755);
+            }
+            if (r < 0 && errno != EEXIST)
+                return husk_error_set(err, errno, "create `%s` in the rootfs", path);
+            fd = open_in_root(root_fd, path, O_PATH);
+            if (fd < 0)
+                return husk_error_set(err, errno, "open `%s` in the rootfs", path);
+            return fd;
+        }
+    }
+
     /* Walk from the root: each missing component is made in the directory
      * resolved so far, by name only, so it cannot land outside the root. */
     cleanup_free char *copy = strdup(path);
@@ -412,7 +440,7 @@ static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, si
                      husk_error_t *err)
 {
     if (m->destination == NULL || m->destination[0] != '/')
-        return husk_error_set(err, EINVAL, "mounts[%zu].destination: `%s` is not absolute", idx,
+        return husk_error_set(err, 0, "mounts[%zu].destination: `%s` is not absolute", idx,
                               m->destination ? m->destination : "");
     husk_mount_flags mf;
     if (husk_mount_flags_parse(m->options, m->options_len, &mf, err) < 0)
@@ -423,7 +451,7 @@ static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, si
     bool as_file = false;
     if (bind) {
         if (m->source == NULL) {
-            ret = husk_error_set(err, EINVAL, "mounts[%zu].source: required for a bind mount", idx);
+            ret = husk_error_set(err, 0, "mounts[%zu].source: required for a bind mount", idx);
             goto out;
         }
         src = bind_source(bundle, m->source);
@@ -559,7 +587,7 @@ static int setup_dev(int root_fd, const ocispec_config *config, husk_error_t *er
         const ocispec_device *d = &linux->devices[i];
         mode_t type;
         if (d->type == NULL || d->path == NULL)
-            return husk_error_set(err, EINVAL, "linux.devices[%zu]: type and path are required", i);
+            return husk_error_set(err, 0, "linux.devices[%zu]: type and path are required", i);
         if (strcmp(d->type, "c") == 0 || strcmp(d->type, "u") == 0)
             type = S_IFCHR;
         else if (strcmp(d->type, "b") == 0)
@@ -567,7 +595,7 @@ static int setup_dev(int root_fd, const ocispec_config *config, husk_error_t *er
         else if (strcmp(d->type, "p") == 0)
             type = S_IFIFO;
         else
-            return husk_error_set(err, EINVAL, "linux.devices[%zu].type: unknown type `%s`", i,
+            return husk_error_set(err, 0, "linux.devices[%zu].type: unknown type `%s`", i,
                                   d->type);
         mode_t mode = d->has_file_mode ? (d->file_mode & 07777) : 0666;
         if (make_device(root_fd, d->path, type, makedev(d->major, d->minor), mode,
@@ -631,7 +659,7 @@ static int propagation_flags(const char *name, unsigned long *out, husk_error_t 
             *out = table[i].flags;
             return 0;
         }
-    return husk_error_set(err, EINVAL, "linux.rootfsPropagation: unknown value `%s`", name);
+    return husk_error_set(err, 0, "linux.rootfsPropagation: unknown value `%s`", name);
 }
 
 int husk_rootfs_prepare(const ocispec_config *config, const char *rootfs, const char *bundle,

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include <linux/seccomp.h>
-#include <seccomp.h>
+#include <seccomp_lib.h> /* libseccomp's <seccomp.h>, which src/lib/seccomp.h shadows */
 #include <sys/capability.h>
 
 #include "git-commit.h"
@@ -21,19 +21,21 @@
  * told husk applies something it would silently ignore. Whoever lands the
  * code for a concern flips its line in the same change. */
 static const struct {
-    bool seccomp;        /* linux.seccomp loaded with libseccomp (issue 4) */
+    bool seccomp;        /* linux.seccomp: src/lib/seccomp.c */
     bool apparmor;       /* process.apparmorProfile applied (issue 4) */
     bool selinux;        /* process.selinuxLabel / linux.mountLabel applied (issue 4) */
     bool idmap_mounts;   /* mounts[].uidMappings/gidMappings (issue 4) */
     bool cgroup_v1;      /* src/lib/cgroup.c: cgroupfs driver, v1 and hybrid */
     bool cgroup_v2;      /* src/lib/cgroup.c: cgroupfs driver, unified */
     bool cgroup_systemd; /* the systemd driver (issue 5; cgroup.c refuses it today) */
-    bool cgroup_rdma;    /* linux.resources.rdma (issue 5) */
+    bool cgroup_rdma;    /* linux.resources.rdma: src/lib/cgroup_v1.c, cgroup_v2.c */
     bool intel_rdt;      /* linux.intelRdt */
     bool net_devices;    /* linux.netDevices */
 } implemented = {
+    .seccomp = true,
     .cgroup_v1 = true,
     .cgroup_v2 = true,
+    .cgroup_rdma = true,
 };
 
 #ifdef HAVE_APPARMOR
@@ -168,23 +170,23 @@ static void add_seccomp_actions(struct husk_model_builder *b, ocispec_features_s
     s->actions = husk_build_strv(b, actions, HUSK_ARRAY_LEN(actions), &s->actions_len);
 }
 
-/* A filter flag husk can ask libseccomp for, and what it takes. */
-struct seccomp_flag {
-    const char *name;
-    unsigned long kernel_flag;
-    unsigned int api_level; /* seccomp_api_get() needed to set it */
-};
-
-/* The flags of runtime-spec 1.3.0 that the linked libseccomp has an
- * attribute for (SCMP_FLTATR_CTL_TSYNC, _LOG, _SSB, and _WAITKILL from
- * libseccomp 2.6 on). */
-static const struct seccomp_flag seccomp_flags[] = {
-    { "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC, 2 },
-    { "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG, 3 },
-    { "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW, 4 },
-#if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6)
-    { "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 1UL << 5, 7 },
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
+
+/* The filter flags of runtime-spec 1.3.0. src/lib/seccomp.c hands them to
+ * seccomp(2) itself when it loads the filter, so what counts is the kernel,
+ * not the libseccomp version. */
+static const struct seccomp_flag {
+    const char *name;
+    unsigned long probe; /* flags that make a valid seccomp(2) call */
+} seccomp_flags[] = {
+    { "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC },
+    { "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG },
+    { "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW },
+    /* the kernel only takes it along with a listener */
+    { "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+      SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV | SECCOMP_FILTER_FLAG_NEW_LISTENER },
 };
 
 /* seccomp(2) checks the flags before it reads the filter, so a NULL filter
@@ -198,13 +200,12 @@ static bool kernel_knows_filter_flag(unsigned long flag)
 
 static void add_seccomp_flags(struct husk_model_builder *b, ocispec_features_seccomp *s)
 {
-    unsigned int api = seccomp_api_get();
     s->known_flags = husk_build_calloc(b, 1, sizeof(char *));
     s->supported_flags = husk_build_calloc(b, 1, sizeof(char *));
     for (size_t i = 0; i < HUSK_ARRAY_LEN(seccomp_flags); i++) {
         const struct seccomp_flag *f = &seccomp_flags[i];
         husk_build_strv_append(b, &s->known_flags, &s->known_flags_len, f->name);
-        if (api >= f->api_level && kernel_knows_filter_flag(f->kernel_flag))
+        if (kernel_knows_filter_flag(f->probe))
             husk_build_strv_append(b, &s->supported_flags, &s->supported_flags_len, f->name);
     }
 }

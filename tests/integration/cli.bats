@@ -82,7 +82,6 @@ teardown() {
         run --separate-stderr "$HUSK" "$cmd" --help
         [ "$status" -eq 0 ] || fail "husk $cmd --help exited $status: $stderr"
         [[ "$output" == "Usage: husk $cmd"* ]] || fail "husk $cmd --help: no usage line: $output"
-        grep -q -- '--help' <<<"$output" || fail "husk $cmd --help lists no flags: $output"
         local direct=$output
         run "$HUSK" help "$cmd"
         assert_success

@@ -159,3 +159,25 @@ test_only_pid() {
         wait "${pids[$((i - 1))]}" || fail "create c$i: $(cat "$TEST_TMP/c$i.out")"
     done
 }
+
+@test "parallel starts of one created container: exactly one succeeds, the process runs once" {
+    set_sh 'echo started'
+    create c1
+    local i pids=() st ok=0
+    for i in $(seq 1 5); do
+        husk start c1 >"$TEST_TMP/st$i.out" 2>&1 &
+        pids+=($!)
+    done
+    for i in $(seq 1 5); do
+        st=0
+        wait "${pids[$((i - 1))]}" || st=$?
+        [ "$st" -lt 124 ] || fail "start $i exited $st: $(cat "$TEST_TMP/st$i.out")"
+        [ "$st" -ne 0 ] || ok=$((ok + 1))
+    done
+    assert_equal "succeeded=$ok" "succeeded=1"
+    wait_status c1 stopped
+    assert_equal "$(grep -c started "$TEST_TMP/c1.out")" 1
+    run husk delete c1
+    assert_success
+    assert_nothing_left c1
+}

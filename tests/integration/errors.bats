@@ -102,11 +102,11 @@ create_fails() {
     stderr_names nosuchroot
 }
 
-@test "bad ids: a/b, .., ., ../escape, empty, with a space" {
+@test "bad ids: a/b, .., ., ../escape, empty, with a space, a backslash, /abs" {
     local id
-    for id in a/b .. . ../escape "" "a b" "-x"; do
+    for id in a/b .. . ../escape "" "a b" "a\\b" "/abs"; do
         must_fail create --bundle "$BUNDLE" -- "$id"
-        [ -z "$id" ] || [ "$id" = "-x" ] || stderr_names "$id"
+        [ -z "$id" ] || stderr_names "$id"
         [ ! -e "$TEST_TMP/escape" ] || fail "id ../escape made $TEST_TMP/escape"
         [ ! -e "$ROOT/a" ] || fail "id a/b made $ROOT/a"
     done
@@ -271,4 +271,11 @@ test_tagged_pids_are() {
     must_fail create --bundle "$BUNDLE"
     run husk list -q
     assert_output ""
+}
+
+@test "run -d of a missing args[0] fails and leaves nothing" {
+    update_config '.process.args = ["/no/such/binary"]'
+    must_fail run -d --bundle "$BUNDLE" c1
+    stderr_names /no/such/binary
+    assert_nothing_left c1
 }

@@ -56,14 +56,15 @@ husk_with_fds() {
     assert_equal "$(fds_seen)" "fds: 0 1 2"
 }
 
-@test "the container's process does not see husk's fds through /proc either" {
-    # Every fd of pid 1 is a standard stream: none points at the bundle, the
-    # state dir or a husk internal pipe/socket.
+@test "create: the container's stdio are the caller's own files, and nothing else is open" {
     set_sh 'exec ls -l /proc/self/fd'
-    husk_with_fds run --bundle "$BUNDLE" c1
+    husk_with_fds create --bundle "$BUNDLE" c1 || fail "create failed: $(cat "$TEST_TMP/err")"
+    husk start c1
+    wait_status c1 stopped
     run cat "$TEST_TMP/out"
-    refute_output --partial "$TEST_TMP"
-    refute_output --partial socket:
+    assert_line --regexp " 0 -> /dev/null\$"
+    assert_line --regexp " 1 -> $TEST_TMP/out\$"
+    assert_line --regexp " 2 -> $TEST_TMP/err\$"
     assert_equal "$(fds_seen)" "fds: 0 1 2"
 }
 

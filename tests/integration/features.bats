@@ -12,6 +12,10 @@ setup() {
     "$HUSK" features > "$FEATURES"
 }
 
+teardown() {
+    teardown_bundle
+}
+
 # jqf FILTER: runs FILTER on the document, raw output.
 jqf() {
     jq -r "$1" "$FEATURES"
@@ -175,4 +179,14 @@ jqf() {
     run "$HUSK" --root "$BATS_TEST_TMPDIR/state" --log "$BATS_TEST_TMPDIR/l" --debug features
     assert_success
     diff <(jq -S . <<<"$output") <(jq -S . "$FEATURES")
+}
+
+@test "seccomp.enabled true: a container really runs under its profile" {
+    [ "$(jqf .linux.seccomp.enabled)" = true ] || skip "this build does not apply seccomp"
+    setup_bundle '["sh", "-c", "mkdir /tmp/x 2>/dev/null && echo made || echo refused"]'
+    update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_output refused
 }

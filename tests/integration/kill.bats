@@ -169,3 +169,17 @@ test_count() {
     husk delete c1
     assert_nothing_left c1
 }
+
+@test "kill --all without a pid namespace reaches every process of the container's cgroup" {
+    update_config '.linux.namespaces |= map(select(.type != "pid"))'
+    set_sh 'sleep 1000 & sleep 1000 & echo ready; wait'
+    use_cgroup c1
+    create c1
+    husk start c1
+    wait_file_has "$TEST_TMP/c1.out" ready
+    [ "$(tagged_pids | wc -l)" -ge 3 ] || fail "expected 3 processes, got: $(tagged_pids)"
+    run husk kill --all c1 KILL
+    assert_success
+    wait_status c1 stopped
+    wait_until 5 no_tagged_pids || fail "left: $(describe_pids $(tagged_pids))"
+}

@@ -171,3 +171,43 @@ teardown() {
     assert_success
     assert_equal "$(jq -r .bundle <<<"$output")" "$BUNDLE"
 }
+
+@test "a process stopped with SIGSTOP is still running, not stopped" {
+    create c1
+    husk start c1
+    wait_status c1 running
+    pid=$(state_field c1 pid)
+    kill -STOP "$pid"
+    sleep 0.2
+    status_is c1 running || { kill -CONT "$pid"; fail "state: $(husk state c1)"; }
+    kill -CONT "$pid"
+    status_is c1 running
+}
+
+@test "pid reuse: a stopped container whose pid now names another process stays stopped, and kill/delete leave that process alone" {
+    create c1
+    husk start c1
+    touch "$BUNDLE/rootfs/go"
+    wait_status c1 stopped
+    state_file=$(grep -l '"pid"' "$ROOT/c1"/*.json 2>/dev/null | head -1 || true)
+    [ -n "$state_file" ] || skip "no JSON state file with a \"pid\" key under $ROOT/c1"
+
+    # Simulate the pid being reused: point the recorded pid at a process of
+    # ours that is alive (and that no container owns).
+    sleep 30 &
+    victim=$!
+    jq --argjson p "$victim" '.pid = $p' "$state_file" >"$state_file.new" && mv "$state_file.new" "$state_file"
+
+    run husk state c1
+    assert_success
+    assert_equal "$(jq -r .status <<<"$output")" stopped
+    run husk kill c1 KILL
+    assert_failure
+    pid_alive "$victim" || fail "husk kill signalled the process that reused the pid"
+    run husk delete -f c1
+    assert_success
+    pid_alive "$victim" || fail "husk delete -f killed the process that reused the pid"
+    kill "$victim"
+    wait "$victim" || true
+    assert_nothing_left c1
+}

@@ -194,6 +194,55 @@ forward_signal() {
     assert_line "PATH=$(jq -r '.process.env[] | select(startswith("PATH="))' "$BUNDLE/config.json" | cut -d= -f2-)"
 }
 
+@test "process: without user.umask the umask is 0022; caller's env and groups do not leak in" {
+    update_config 'del(.process.user.umask) | del(.process.user.additionalGids)
+        | .process.env += ["WITH_EQUALS=a=b=c"]
+        | .process.args = ["sh", "-c", "umask; grep ^Groups: /proc/self/status; env"]'
+    run setpriv --groups 5,6 env HUSK_LEAK_CHECK=leaked HUSK_TEST_TAG="$TAG" \
+        timeout "$HUSK_TIMEOUT" "$HUSK" --root "$ROOT" run --bundle "$BUNDLE" c1 </dev/null
+    assert_success
+    assert_line --index 0 0022
+    [[ "${lines[1]}" =~ ^Groups:[[:space:]]*$ ]] || fail "caller's groups leaked in: ${lines[1]}"
+    assert_line WITH_EQUALS=a=b=c
+    refute_output --partial HUSK_LEAK_CHECK
+}
+
+@test "process: oomScoreAdj is applied" {
+    update_config '.process.oomScoreAdj = 123 | .process.args = ["cat", "/proc/self/oom_score_adj"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_output 123
+}
+
+@test "hostname and domainname from config" {
+    update_config '.hostname = "box1" | .domainname = "example.test"
+        | .process.args = ["sh", "-c", "cat /proc/sys/kernel/hostname /proc/sys/kernel/domainname"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_line --index 0 box1
+    assert_line --index 1 example.test
+}
+
+@test "run exits 255 for exit 255, and passes a large output through whole" {
+    update_config '.process.args = ["sh", "-c", "exit 255"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_equal "$status" 255
+    update_config '.process.args = ["seq", "1", "200000"]'
+    hrun run --bundle "$BUNDLE" c2
+    assert_success
+    assert_equal "${#lines[@]}" 200000
+    assert_equal "${lines[199999]}" 200000
+}
+
+@test "run --no-pivot and --no-new-keyring still give a working container" {
+    update_config '.process.args = ["sh", "-c", "echo pid=$$; cat /proc/self/mountinfo"]'
+    hrun run --no-pivot --no-new-keyring --bundle "$BUNDLE" c1
+    assert_success
+    assert_line --index 0 pid=1
+    refute_output --partial " /mnt/"
+    assert_nothing_left c1
+}
+
 @test "process: a cwd that does not exist in the rootfs is created" {
     update_config '.process.cwd = "/work/dir" | .process.args = ["pwd"]'
     hrun run --bundle "$BUNDLE" c1
