@@ -213,8 +213,7 @@ static int parse_global_flags(int argc, char **argv, struct husk_global *g,
             break;
         case OPT_LOG_FORMAT:
             if (!is_one_of(optarg, log_formats))
-                return GLOBAL_USAGE_ERROR("invalid --log-format `%s` (want text or json)",
-                                            optarg);
+                return GLOBAL_USAGE_ERROR("invalid --log-format `%s` (want text or json)", optarg);
             g->log_format = optarg;
             break;
         case OPT_LOG_LEVEL: {
@@ -241,7 +240,7 @@ static int parse_global_flags(int argc, char **argv, struct husk_global *g,
         case OPT_ROOTLESS:
             if (!is_one_of(optarg, rootless_values))
                 return GLOBAL_USAGE_ERROR("invalid --rootless `%s` (want true, false or auto)",
-                                            optarg);
+                                          optarg);
             g->rootless = optarg;
             break;
         case 'h':
@@ -258,7 +257,7 @@ static int parse_global_flags(int argc, char **argv, struct husk_global *g,
 
     if (explicit_manager != NULL && g->systemd_cgroup && strcmp(explicit_manager, "systemd") != 0)
         return GLOBAL_USAGE_ERROR("--systemd-cgroup conflicts with --cgroup-manager %s",
-                                    explicit_manager);
+                                  explicit_manager);
     if (explicit_manager != NULL)
         g->cgroup_manager = explicit_manager;
     else if (g->systemd_cgroup)
@@ -272,7 +271,7 @@ static int parse_global_flags(int argc, char **argv, struct husk_global *g,
 /* `husk help [COMMAND]` */
 static int run_help(struct husk_global *g, int argc, char **argv)
 {
-    if (argc < 2) {
+    if (argc < 2 || strcmp(argv[1], "help") == 0) {
         print_help(stdout);
         return 0;
     }

@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -146,6 +147,59 @@ int husk_cgroup_is_frozen(husk_cgroup *cg, bool *frozen, husk_error_t *err);
 /* Applies res to the live cgroup (validated first, same rules as create).
  * Only the fields present in res are written. */
 int husk_cgroup_update(husk_cgroup *cg, const ocispec_resources *res, husk_error_t *err);
+
+/* ---- statistics (for `events --stats`; runc's stats document) ----
+ * Every counter the host's cgroup files offer, in one version-independent
+ * form. Missing files leave their fields zero (has_* false for a whole group
+ * whose controller is not there). UINT64_MAX stands for "max"/unlimited. */
+struct husk_cgroup_mem_entry {
+    bool present;
+    uint64_t usage, max_usage, limit, failcnt;
+};
+
+struct husk_cgroup_blkio_entry {
+    uint32_t major, minor;
+    char op[16]; /* "Read", "Write", "Sync", "Async", "Discard", "Total" */
+    uint64_t value;
+};
+
+struct husk_cgroup_hugetlb_entry {
+    char page_size[32]; /* "2MB" */
+    uint64_t usage, max_usage, failcnt;
+};
+
+struct husk_cgroup_stats {
+    bool has_cpu;
+    uint64_t cpu_total_ns, cpu_user_ns, cpu_kernel_ns;
+    uint64_t *cpu_percpu_ns; /* v1 cpuacct only */
+    size_t cpu_percpu_len;
+    uint64_t throttling_periods, throttled_periods, throttled_time_ns;
+
+    bool has_memory;
+    struct husk_cgroup_mem_entry memory, swap, kernel, kernel_tcp;
+    uint64_t oom_kills;
+    char **memory_stat_keys; /* memory.stat, as the kernel names them */
+    uint64_t *memory_stat_values;
+    size_t memory_stat_len;
+
+    bool has_pids;
+    uint64_t pids_current, pids_limit;
+
+    bool has_blkio;
+    struct husk_cgroup_blkio_entry *io_service_bytes; /* recursive */
+    size_t io_service_bytes_len;
+    struct husk_cgroup_blkio_entry *io_serviced;
+    size_t io_serviced_len;
+
+    struct husk_cgroup_hugetlb_entry *hugetlb;
+    size_t hugetlb_len;
+};
+
+/* Fills *out (zeroed first); free with husk_cgroup_stats_clear. Fails only
+ * when the cgroup itself is gone or a read fails for a reason other than a
+ * missing file. */
+int husk_cgroup_stats(husk_cgroup *cg, struct husk_cgroup_stats *out, husk_error_t *err);
+void husk_cgroup_stats_clear(struct husk_cgroup_stats *s);
 
 /* Closes fds and frees. Accepts NULL. Does not remove anything. */
 void husk_cgroup_free(husk_cgroup *cg);

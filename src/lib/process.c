@@ -415,6 +415,10 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
         return -1;
     ctx->host_pid = (pid_t) msg.value;
     bool placed = msg.errnum == 1;
+    /* In a new user namespace the init's host ids are unmapped until it
+     * becomes the namespace's root (the maps were written before GO). */
+    if (s->ns->new_user && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+        return husk_error_set(err, errno, "become root of the new user namespace");
     if (s->ns->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
         return husk_error_set(err, errno, "unshare the cgroup namespace");
     if (husk_ns_join(s->ns, err) < 0)
@@ -422,7 +426,7 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
     if (set_hostname(c, s->ns, err) < 0)
         return -1;
 
-    int root_fd = -1;
+    cleanup_close int root_fd = -1;
     if (husk_rootfs_prepare(c, s->rootfs, s->bundle, &root_fd, err) < 0)
         return -1;
     if (!placed && init_expect(ctx, HUSK_SYNC_PLACED, &msg, err) < 0)
@@ -434,8 +438,9 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
             return -1;
     }
     if (c->hooks != NULL && c->hooks->create_container_len > 0) {
+        /* Still inside the create operation, as for createRuntime. */
         cleanup_free char *state =
-            husk_process_state_json(c, s->id, s->bundle, "created", ctx->host_pid);
+            husk_process_state_json(c, s->id, s->bundle, "creating", ctx->host_pid);
         if (husk_hooks_run("createContainer", c->hooks->create_container,
                            c->hooks->create_container_len, s->create_container_fds, state,
                            err) < 0)
@@ -444,7 +449,6 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
 
     if (husk_rootfs_enter(root_fd, s->no_pivot, err) < 0)
         return -1;
-    close(root_fd);
     /* As runc: a missing cwd is made, before root.readonly applies (we
      * are inside the rootfs now, so the path cannot lead out of it). */
     if (c->process->cwd != NULL && husk_mkdir_p(c->process->cwd, 0755, err) < 0)
@@ -476,7 +480,7 @@ static void exit_on_signal(int sig)
 /* create: the init waits for `husk start` on the start socket. As pid 1 of
  * its namespace it would ignore SIGTERM and friends without handlers; with
  * them, `husk kill` of a created container works. exec resets them. */
-static int wait_for_start(struct init_ctx *ctx, husk_error_t *err)
+static void wait_for_start(struct init_ctx *ctx)
 {
     static const int exit_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
     struct sigaction sa = { .sa_handler = exit_on_signal };
@@ -495,8 +499,6 @@ static int wait_for_start(struct init_ctx *ctx, husk_error_t *err)
         break;
     }
     close(ctx->spec->start_listen_fd);
-    (void) err;
-    return 0;
 }
 
 static int init_start(struct init_ctx *ctx, husk_error_t *err)
@@ -554,8 +556,8 @@ __attribute__((noreturn)) static void init_main(const struct husk_init_spec *spe
     struct husk_sync_msg msg;
     if (init_expect(&ctx, HUSK_SYNC_START, &msg, &err) < 0)
         init_die(&ctx, &err);
-    if (spec->wait_for_start && wait_for_start(&ctx, &err) < 0)
-        init_die(&ctx, &err);
+    if (spec->wait_for_start)
+        wait_for_start(&ctx);
     init_start(&ctx, &err);
     init_die(&ctx, &err);
 }

@@ -198,3 +198,86 @@ no_hierarchy_has() {
     no_hierarchy_has "husk-test/$CG_NAME"
     assert_nothing_left "$C1"
 }
+
+@test "cgroups: every v1 resource of the spec lands in its control file" {
+    is_v1 || skip "cgroup v1 files"
+    local dev
+    dev=$(cat /sys/block/vda/dev 2>/dev/null || cat "$(ls -d /sys/block/*/dev | head -1)")
+    local major=${dev%%:*} minor=${dev##*:}
+    update_config ".linux.resources = {
+            \"memory\": {\"limit\": 67108864, \"reservation\": 33554432, \"swap\": 100663296,
+                         \"swappiness\": 20, \"disableOOMKiller\": false, \"kernelTCP\": 16777216},
+            \"cpu\": {\"shares\": 256, \"quota\": 20000, \"period\": 100000, \"burst\": 10000,
+                      \"cpus\": \"0\", \"mems\": \"0\", \"idle\": 0},
+            \"pids\": {\"limit\": 30},
+            \"blockIO\": {\"weight\": 300,
+                \"throttleReadBpsDevice\": [{\"major\": $major, \"minor\": $minor, \"rate\": 1048576}],
+                \"throttleWriteIOPSDevice\": [{\"major\": $major, \"minor\": $minor, \"rate\": 100}]},
+            \"devices\": [{\"allow\": false, \"access\": \"rwm\"},
+                        {\"allow\": true, \"type\": \"c\", \"major\": 10, \"minor\": 200, \"access\": \"rw\"}]
+        }"
+    set_sh 'echo ready; exec sleep 1000'
+    run_detached "$C1"
+    wait_file_has "$TEST_TMP/$C1.out" ready
+
+    local m c b
+    m=$(cg_dir memory) c=$(cg_dir cpu) b=$(cg_dir blkio)
+    assert_equal "$(cat "$m/memory.limit_in_bytes")" 67108864
+    assert_equal "$(cat "$m/memory.soft_limit_in_bytes")" 33554432
+    if [ -e "$m/memory.memsw.limit_in_bytes" ]; then
+        assert_equal "$(cat "$m/memory.memsw.limit_in_bytes")" 100663296
+    fi
+    assert_equal "$(cat "$m/memory.swappiness")" 20
+    grep -qx 'oom_kill_disable 0' "$m/memory.oom_control"
+    assert_equal "$(cat "$m/memory.kmem.tcp.limit_in_bytes")" 16777216
+    assert_equal "$(cat "$c/cpu.shares")" 256
+    assert_equal "$(cat "$c/cpu.cfs_quota_us")" 20000
+    assert_equal "$(cat "$c/cpu.cfs_period_us")" 100000
+    assert_equal "$(cat "$c/cpu.cfs_burst_us")" 10000
+    assert_equal "$(cat "$c/cpu.idle")" 0
+    assert_equal "$(cat "$(cg_dir cpuset)/cpuset.cpus")" 0
+    assert_equal "$(cat "$(cg_dir cpuset)/cpuset.mems")" 0
+    assert_equal "$(cat "$(cg_dir pids)/pids.max")" 30
+    # CFQ's blkio.weight, or BFQ's blkio.bfq.weight on kernels without CFQ
+    if [ -e "$b/blkio.weight" ]; then
+        assert_equal "$(cat "$b/blkio.weight")" 300
+    else
+        run cat "$b/blkio.bfq.weight"
+        assert_output --regexp '(^| )300$'
+    fi
+    grep -qx "$major:$minor 1048576" "$b/blkio.throttle.read_bps_device"
+    grep -qx "$major:$minor 100" "$b/blkio.throttle.write_iops_device"
+    run cat "$(cg_dir devices)/devices.list"
+    assert_line 'c 10:200 rw'
+    assert_line 'c 1:3 rwm'
+    assert_line 'c 136:* rwm'
+    refute_line 'a *:* rwm'
+
+    husk delete -f "$C1"
+    assert_nothing_left "$C1"
+}
+
+@test "cgroups: a device outside the allow list cannot be opened from inside, even by root with CAP_MKNOD" {
+    is_v1 || skip "enforced by the v1 devices controller here"
+    update_config '.process.capabilities.bounding += ["CAP_MKNOD"]
+        | .process.capabilities.effective += ["CAP_MKNOD"]
+        | .process.capabilities.permitted += ["CAP_MKNOD"]'
+    # 1:1 is /dev/mem, never in the default list
+    set_sh 'mknod /dev/mem2 c 1 1 && echo made; head -c 1 /dev/mem2 >/dev/null && echo opened; echo x > /dev/null && echo null-ok'
+    hrun run --bundle "$BUNDLE" "$C1"
+    assert_line made
+    refute_line opened
+    assert_line null-ok
+    [[ "$stderr$output" == *"Operation not permitted"* ]]
+    assert_nothing_left "$C1"
+}
+
+@test "cgroups: a controller this host lacks is refused, naming the field" {
+    [ ! -d /sys/fs/cgroup/net_cls ] || skip "net_cls is mounted here"
+    update_config '.linux.resources = {"network": {"classID": 1048577}}'
+    hrun run --bundle "$BUNDLE" "$C1"
+    assert_failure
+    [[ "$stderr" == *"linux.resources.network.classID"* ]]
+    [[ "$stderr" == *"net_cls"* ]]
+    assert_nothing_left "$C1"
+}

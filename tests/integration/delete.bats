@@ -173,3 +173,25 @@ assert_has_cgroup() {
     run husk delete -f nosuch
     assert_success
 }
+
+@test "delete works after the bundle was removed (stopped and created containers)" {
+    use_cgroup a
+    create a
+    husk start a
+    touch "$BUNDLE/rootfs/go"
+    wait_status a stopped
+    rm "$BUNDLE/rootfs/go"
+    use_cgroup b
+    create b
+    pid=$(state_field b pid)
+    mv "$BUNDLE" "$TEST_TMP/bundle.gone"
+    rm -rf "$TEST_TMP/bundle.gone"
+    run husk state a
+    assert_success
+    run husk delete a
+    assert_success
+    run husk delete b
+    assert_success
+    wait_until 5 pid_gone "$pid"
+    assert_nothing_left a b
+}

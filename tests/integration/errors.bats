@@ -279,3 +279,117 @@ test_tagged_pids_are() {
     stderr_names /no/such/binary
     assert_nothing_left c1
 }
+
+@test "config without process: create or start fails naming process, nothing left" {
+    update_config 'del(.process)'
+    hrun create --bundle "$BUNDLE" c1
+    if [ "$status" -eq 0 ]; then
+        must_fail start c1
+        husk delete -f c1
+    fi
+    [ "$status" -lt 124 ] || fail "exited $status"
+    stderr_names process
+    assert_nothing_left c1
+}
+
+@test "a 300-character id either works fully or fails cleanly" {
+    id=$(printf 'x%.0s' $(seq 1 300))
+    set_sh 'exit 0'
+    hrun create --bundle "$BUNDLE" "$id"
+    if [ "$status" -eq 0 ]; then
+        run husk state "$id"
+        assert_success
+        run husk delete -f "$id"
+        assert_success
+    else
+        [ "$status" -lt 124 ] || fail "exited $status: $stderr"
+        [ -n "$stderr" ]
+    fi
+    assert_nothing_left "$id"
+}
+
+@test "--preserve-fds with a value that is not a number is a usage error naming it" {
+    must_fail run --preserve-fds abc --bundle "$BUNDLE" c1
+    stderr_names abc
+    assert_nothing_left c1
+}
+
+@test "--bundle names a file, not a directory" {
+    touch "$TEST_TMP/afile"
+    must_fail create --bundle "$TEST_TMP/afile" c1
+    stderr_names "$TEST_TMP/afile"
+    assert_nothing_left c1
+}
+
+@test "config.json is a directory" {
+    rm "$BUNDLE/config.json"
+    mkdir "$BUNDLE/config.json"
+    create_fails c1
+    stderr_names config.json
+}
+
+@test "rootfs is a file, not a directory" {
+    rm -rf "$BUNDLE/rootfs"
+    touch "$BUNDLE/rootfs"
+    create_fails c1
+    stderr_names rootfs
+}
+
+# exec_fails ARGS0 WORD...: a container whose args[0] cannot be executed:
+# create or start (or run) fails naming it and the reason; nothing left.
+exec_fails() {
+    local arg0=$1
+    shift
+    update_config ".process.args = [\"$arg0\"]"
+    must_fail run --bundle "$BUNDLE" c1
+    stderr_names "$arg0" "$@"
+    assert_nothing_left c1
+}
+
+@test "args[0] is a directory: Permission denied, naming it" {
+    exec_fails /bin "Permission denied"
+}
+
+@test "args[0] is not executable: Permission denied, naming it" {
+    exec_fails /etc/passwd "Permission denied"
+}
+
+@test "args[0] is an executable without a #! line or ELF header: Exec format error, naming it" {
+    printf '\x7fELF garbage' >"$BUNDLE/rootfs/bin/badelf"
+    chmod +x "$BUNDLE/rootfs/bin/badelf"
+    exec_fails /bin/badelf "Exec format error"
+}
+
+@test "rlimit with soft above hard" {
+    update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 2000, "hard": 1000}]'
+    create_fails c1
+    stderr_names RLIMIT_NOFILE
+}
+
+@test "duplicate rlimit type" {
+    update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 100},
+        {"type": "RLIMIT_NOFILE", "soft": 200, "hard": 200}]'
+    create_fails c1
+    stderr_names RLIMIT_NOFILE
+}
+
+@test "duplicate namespace type" {
+    update_config '.linux.namespaces += [{"type": "ipc"}]'
+    create_fails c1
+    stderr_names ipc
+}
+
+@test "args[0] removed between create and start: start fails naming it, then delete cleans up" {
+    cp "$BUNDLE/rootfs/bin/busybox" "$BUNDLE/rootfs/bin/mytrue"
+    update_config '.process.args = ["/bin/mytrue"]'
+    create c1
+    rm "$BUNDLE/rootfs/bin/mytrue"
+    must_fail start c1
+    stderr_names /bin/mytrue
+    run husk state c1
+    assert_success
+    assert_equal "$(jq -r .status <<<"$output")" stopped
+    run husk delete c1
+    assert_success
+    assert_nothing_left c1
+}

@@ -5,7 +5,7 @@
 # per stage; timeouts kill the hook.
 #
 # Each hook is $HOOKS/hook.sh, which appends its stage to $HOOKS/order and
-# keeps its stdin, environment and mount namespace in $HOOKS/STAGE.*. The
+# keeps its stdin and mount namespace in $HOOKS/STAGE.*. The
 # same dir is bind-mounted at /hooks in the container, for startContainer
 # hooks, whose path resolves in the container.
 
@@ -23,7 +23,6 @@ setup() {
 # hook.sh STAGE [EXIT_STATUS]
 stage=$1
 cat >"$HOOK_DIR/$stage.stdin"
-tr '\0' '\n' </proc/$$/environ >"$HOOK_DIR/$stage.env"
 readlink /proc/self/ns/mnt >"$HOOK_DIR/$stage.mntns"
 echo "$stage" >>"$HOOK_DIR/order"
 if [ "${2:-0}" != 0 ]; then

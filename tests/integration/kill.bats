@@ -83,6 +83,18 @@ test_count() {
     assert_equal "$(count_in c1 got-TERM)" 0
 }
 
+@test "kill: lower-case names (term, sigusr1) and a real-time signal number (34)" {
+    set_sh 'trap "echo got-34" 34; for s in TERM USR1; do trap "echo got-$s" $s; done
+        echo ready; while :; do sleep 0.05; done'
+    start_trapper c1
+    husk kill c1 term
+    wait_count c1 got-TERM 1
+    husk kill c1 sigusr1
+    wait_count c1 got-USR1 1
+    husk kill c1 34
+    wait_count c1 got-34 1
+}
+
 @test "kill KILL, SIGKILL and 9 stop the container" {
     local id sig
     for id in a b c; do

@@ -211,3 +211,45 @@ teardown() {
     wait "$victim" || true
     assert_nothing_left c1
 }
+
+@test "husk run killed with SIGKILL: the container can still be seen and deleted" {
+    env "HUSK_TEST_TAG=$TAG" "$HUSK" --root "$ROOT" run --bundle "$BUNDLE" c1 </dev/null >"$TEST_TMP/c1.out" 2>&1 &
+    hpid=$!
+    wait_file_has "$TEST_TMP/c1.out" started
+    kill -9 "$hpid"
+    wait "$hpid" || true
+    run husk state c1
+    assert_success
+    [[ "$(jq -r .status <<<"$output")" =~ ^(running|stopped)$ ]] || fail "state: $output"
+    run husk delete -f c1
+    assert_success
+    assert_nothing_left c1
+}
+
+@test "husk create killed with SIGKILL half-way (in a createRuntime hook): delete -f cleans up" {
+    update_config ".hooks.createRuntime = [{\"path\": \"/bin/sh\",
+        \"args\": [\"sh\", \"-c\", \"touch $TEST_TMP/in-hook; exec sleep 31\"], \"env\": [\"HUSK_TEST_TAG=$TAG\"]}]"
+    env "HUSK_TEST_TAG=$TAG" "$HUSK" --root "$ROOT" create --bundle "$BUNDLE" c1 </dev/null >"$TEST_TMP/c1.out" 2>&1 &
+    hpid=$!
+    wait_until 10 test -e "$TEST_TMP/in-hook" || fail "the hook never ran: $(cat "$TEST_TMP/c1.out")"
+    kill -9 "$hpid"
+    wait "$hpid" || true
+    # The hook is our own orphan now (husk cannot reap what outlives it).
+    local p
+    for p in $(tagged_pids); do
+        if [ "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" = "sleep 31 " ]; then
+            kill -9 "$p" 2>/dev/null || true
+        fi
+    done
+
+    run husk list -q
+    assert_success
+    run husk delete -f c1
+    assert_success
+    wait_until 5 no_test_pids || fail "left: $(describe_pids $(test_pids))"
+    assert_nothing_left c1
+    # And the id can be used again.
+    update_config 'del(.hooks)'
+    create c1
+    status_is c1 created
+}

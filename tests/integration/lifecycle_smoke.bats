@@ -186,3 +186,45 @@ cgroup_dir() {
     assert_equal "$output" ""
     for i in $(seq 20); do [ ! -e "/sys/fs/cgroup/pids/husk-test/$CG_NAME-$i" ]; done
 }
+
+@test "namespaces: join one by path; a new user namespace with id maps" {
+    unshare --net sleep 30 &
+    holder=$!
+    in_own_netns() { [ "$(readlink /proc/$holder/ns/net)" != "$(readlink /proc/self/ns/net)" ]; }
+    wait_until 5 in_own_netns
+    update_config ".linux.namespaces |= map(if .type == \"network\" then .path = \"/proc/$holder/ns/net\" else . end)"
+    set_sh 'readlink /proc/self/ns/net'
+    hrun run --bundle "$BUNDLE" n1
+    local want
+    want=$(readlink /proc/$holder/ns/net)
+    kill "$holder"
+    assert_equal "$status" 0
+    assert_equal "$output" "$want"
+
+    update_config '.linux.namespaces |= map(select(.type != "network")) + [{"type": "network"}, {"type": "user"}]
+        | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+    set_sh 'id -u; cat /proc/self/uid_map'
+    # The namespace's root is host uid 100000: it must be able to reach the
+    # rootfs through the test's private temp dirs.
+    local d=$BUNDLE
+    while [ "$d" != / ]; do
+        [ -x "$d" ] && [ "$(stat -c %A "$d" | cut -c10)" = x ] || chmod o+x "$d"
+        d=$(dirname "$d")
+    done
+    hrun run --bundle "$BUNDLE" n2
+    assert_equal "$status" 0
+    assert_equal "${lines[0]}" 0
+    [[ "${lines[1]}" =~ ^\ *0\ +100000\ +65536$ ]]
+}
+
+@test "kill --all signals every process of the container" {
+    set_sh 'sleep 30 & sleep 30'
+    run_detached k1
+    wait_until 5 test "$(wc -l < "$(cgroup_dir)/cgroup.procs")" -eq 2
+    husk kill --all k1 KILL
+    wait_status k1 stopped
+    [ "$(wc -l < "$(cgroup_dir)/cgroup.procs")" -eq 0 ]
+    husk delete k1
+    [ ! -e "$(cgroup_dir)" ]
+}

@@ -122,6 +122,10 @@ seconds_since() {
     run husk list
     assert_line --regexp '^a +[0-9]+ +created '
     assert_line --regexp '^b +[0-9]+ +running '
+    table=$output
+    run husk list --format table
+    assert_success
+    assert_equal "$output" "$table"
 }
 
 @test "list --format json: one object per container with the state fields" {

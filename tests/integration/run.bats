@@ -379,6 +379,92 @@ check_root_caps() {
     assert_equal "$(cat "$TEST_TMP/data/out")" from-inside
 }
 
+@test "mounts: a host file bind-mounted where the rootfs has nothing" {
+    echo file-content >"$TEST_TMP/hostfile"
+    update_config ".mounts += [{\"destination\": \"/etc/new/deep/file\", \"type\": \"bind\",
+            \"source\": \"$TEST_TMP/hostfile\", \"options\": [\"bind\", \"ro\"]}]
+        | .process.args = [\"cat\", \"/etc/new/deep/file\"]"
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_output file-content
+}
+
+@test "mounts: a tmpfs with size and mode options" {
+    update_config '.mounts += [{"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+            "options": ["nosuid", "nodev", "mode=1777", "size=1m"]}]
+        | .process.args = ["sh", "-c", "stat -c %a /scratch; echo x > /scratch/f && echo wrote; cat /proc/self/mountinfo"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_line --index 0 1777
+    assert_line --index 1 wrote
+    assert_equal "$(mountinfo_field "$output" /scratch fstype)" tmpfs
+    [[ ",$(mountinfo_field "$output" /scratch opts)," == *,nosuid,*nodev,* ]] || fail "opts: $(mountinfo_field "$output" /scratch opts)"
+    assert_line --regexp " /scratch .* tmpfs .*size=1024k"
+}
+
+# rootfs_escape_links: /escape and /escape2 in the rootfs point at host paths
+# (absolute, and relative with many ..): resolving them on the host rather
+# than in the rootfs would create host directories.
+rootfs_escape_links() {
+    ln -s "$TEST_TMP/outside" "$BUNDLE/rootfs/escape"
+    ln -s "../../../../../../../../$TEST_TMP/outside2" "$BUNDLE/rootfs/escape2"
+    update_config '.mounts += [
+            {"destination": "/escape/sub", "type": "tmpfs", "source": "tmpfs"},
+            {"destination": "/escape2/sub", "type": "tmpfs", "source": "tmpfs"}]
+        | .root.readonly = false
+        | .process.cwd = "/escape/cwd"
+        | .process.args = ["sh", "-c", "grep -c /sub /proc/self/mountinfo; pwd"]'
+}
+
+@test "mounts: a destination through a symlink in the rootfs never reaches the host" {
+    rootfs_escape_links
+    hrun run --bundle "$BUNDLE" c1
+    [ ! -e "$TEST_TMP/outside" ] || fail "host dir $TEST_TMP/outside was created through the rootfs symlink"
+    [ ! -e "$TEST_TMP/outside2" ] || fail "host dir $TEST_TMP/outside2 was created through the rootfs symlink"
+    [ "$status" -lt 124 ] || fail "exited $status"
+    assert_nothing_left c1
+}
+
+@test "mounts: a destination through a dangling symlink is made inside the rootfs (as runc does)" {
+    # Images hold such links (e.g. /etc/resolv.conf -> ../run/...), and
+    # clients mount over them.
+    rootfs_escape_links
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_line --index 0 2
+    [ -d "$BUNDLE/rootfs/$TEST_TMP/outside/sub" ] || fail "mount point not created in the rootfs"
+    [ -d "$BUNDLE/rootfs/$TEST_TMP/outside/cwd" ] || fail "cwd not created in the rootfs"
+}
+
+@test "masked and read-only paths that do not exist are skipped" {
+    update_config '.linux.maskedPaths += ["/proc/no-such-file"] | .linux.readonlyPaths += ["/proc/no-such-dir"]
+        | .process.args = ["true"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+}
+
+@test "/dev: the default devices and symlinks of the runtime-spec" {
+    update_config '.process.args = ["sh", "-c",
+        "for d in null zero full random urandom tty; do echo $d $(stat -c \"%F %t:%T\" /dev/$d); done
+         for l in fd stdin stdout stderr ptmx; do echo $l $(readlink /dev/$l); done
+         echo hello > /dev/null && echo null-ok; head -c 4 /dev/zero | od -An -tx1"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_line "null character special file 1:3"
+    assert_line "zero character special file 1:5"
+    assert_line "full character special file 1:7"
+    assert_line "random character special file 1:8"
+    assert_line "urandom character special file 1:9"
+    assert_line "tty character special file 5:0"
+    assert_line "fd /proc/self/fd"
+    assert_line "stdin /proc/self/fd/0"
+    assert_line "stdout /proc/self/fd/1"
+    assert_line "stderr /proc/self/fd/2"
+    assert_line "ptmx pts/ptmx"
+    assert_line null-ok
+    assert_line --regexp "^ *00 00 00 00$"
+}
+
 @test "root.readonly: writing to / fails inside, the rootfs stays untouched" {
     update_config '.root.readonly = true
         | .process.args = ["sh", "-c", "touch /newfile 2>/dev/null && echo wrote || echo ro-refused; cat /proc/self/mountinfo"]'

@@ -698,6 +698,96 @@ static void test_disabled_and_systemd(void **state)
     assert_error_contains(err2, "systemd cgroup manager is not supported yet");
 }
 
+/* ---------- statistics from a fake tree ---------- */
+
+static void test_stats_hybrid(void **state)
+{
+    (void)state;
+    cleanup_cgroup husk_cgroup *cg = NULL;
+    assert_int_equal(husk_cgroup_create(HUSK_CGROUP_CGROUPFS, "st", NULL, NULL, &cg, NULL), 0);
+    const char *c = fake_root;
+    /* cpu and cpuacct share the "cpu" mount in this layout */
+    put("123456789\n", "%s/sys/fs/cgroup/cpu/st/cpuacct.usage", c);
+    put("100 200 \n", "%s/sys/fs/cgroup/cpu/st/cpuacct.usage_percpu", c);
+    put("nr_periods 10\nnr_throttled 3\nthrottled_time 5000\n", "%s/sys/fs/cgroup/cpu/st/cpu.stat",
+        c);
+    put("4096\n", "%s/sys/fs/cgroup/memory/st/memory.usage_in_bytes", c);
+    put("8192\n", "%s/sys/fs/cgroup/memory/st/memory.max_usage_in_bytes", c);
+    put("9223372036854771712\n", "%s/sys/fs/cgroup/memory/st/memory.limit_in_bytes", c);
+    put("2\n", "%s/sys/fs/cgroup/memory/st/memory.failcnt", c);
+    put("cache 10\nrss 20\n", "%s/sys/fs/cgroup/memory/st/memory.stat", c);
+    put("oom_kill_disable 0\nunder_oom 0\noom_kill 4\n",
+        "%s/sys/fs/cgroup/memory/st/memory.oom_control", c);
+    put("3\n", "%s/sys/fs/cgroup/pids/st/pids.current", c);
+    put("max\n", "%s/sys/fs/cgroup/pids/st/pids.max", c);
+    husk_cgroup_free(cg);
+    cg = NULL;
+    assert_int_equal(husk_cgroup_load(HUSK_CGROUP_CGROUPFS, "/st", &cg, NULL), 0);
+
+    struct husk_cgroup_stats st;
+    husk_error_t err = NULL;
+    if (husk_cgroup_stats(cg, &st, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_true(st.has_cpu);
+    assert_int_equal(st.cpu_total_ns, 123456789);
+    assert_int_equal(st.cpu_percpu_len, 2);
+    assert_int_equal(st.cpu_percpu_ns[1], 200);
+    assert_int_equal(st.throttled_periods, 3);
+    assert_int_equal(st.throttled_time_ns, 5000);
+    assert_true(st.has_memory);
+    assert_int_equal(st.memory.usage, 4096);
+    assert_int_equal(st.memory.max_usage, 8192);
+    assert_int_equal(st.memory.failcnt, 2);
+    assert_false(st.swap.present);
+    assert_int_equal(st.oom_kills, 4);
+    assert_int_equal(st.memory_stat_len, 2);
+    assert_string_equal(st.memory_stat_keys[1], "rss");
+    assert_int_equal(st.memory_stat_values[1], 20);
+    assert_true(st.has_pids);
+    assert_int_equal(st.pids_current, 3);
+    assert_true(st.pids_limit == UINT64_MAX);
+    husk_cgroup_stats_clear(&st);
+}
+
+static void test_stats_v2(void **state)
+{
+    (void)state;
+    cleanup_cgroup husk_cgroup *cg = NULL;
+    assert_int_equal(husk_cgroup_create(HUSK_CGROUP_CGROUPFS, "st", NULL, NULL, &cg, NULL), 0);
+    const char *c = fake_root;
+    put("usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 7\nnr_throttled 1\n"
+        "throttled_usec 20\n", "%s/sys/fs/cgroup/st/cpu.stat", c);
+    put("1048576\n", "%s/sys/fs/cgroup/st/memory.current", c);
+    put("max\n", "%s/sys/fs/cgroup/st/memory.max", c);
+    put("0\n", "%s/sys/fs/cgroup/st/memory.swap.current", c);
+    put("low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\n", "%s/sys/fs/cgroup/st/memory.events", c);
+    put("8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n",
+        "%s/sys/fs/cgroup/st/io.stat", c);
+    husk_cgroup_free(cg);
+    cg = NULL;
+    assert_int_equal(husk_cgroup_load(HUSK_CGROUP_CGROUPFS, "/st", &cg, NULL), 0);
+    struct husk_cgroup_stats st;
+    husk_error_t err = NULL;
+    if (husk_cgroup_stats(cg, &st, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_int_equal(st.cpu_total_ns, 1500000);
+    assert_int_equal(st.cpu_user_ns, 1000000);
+    assert_int_equal(st.cpu_kernel_ns, 500000);
+    assert_int_equal(st.throttled_time_ns, 20000);
+    assert_int_equal(st.memory.usage, 1048576);
+    assert_true(st.memory.limit == UINT64_MAX);
+    assert_int_equal(st.memory.failcnt, 9);
+    assert_true(st.swap.present);
+    assert_int_equal(st.oom_kills, 1);
+    assert_true(st.has_blkio);
+    assert_int_equal(st.io_service_bytes_len, 3);
+    assert_string_equal(st.io_service_bytes[1].op, "Write");
+    assert_int_equal(st.io_service_bytes[1].value, 8192);
+    assert_int_equal(st.io_serviced[0].major, 8);
+    assert_int_equal(st.io_serviced[1].value, 2);
+    husk_cgroup_stats_clear(&st);
+}
+
 /* ---------- the v2 device program, run by a small interpreter ---------- */
 
 #include <linux/bpf.h>
@@ -824,12 +914,14 @@ int main(void)
                                         teardown_fake),
         cmocka_unit_test_setup_teardown(test_load_and_pids, setup_hybrid, teardown_fake),
         cmocka_unit_test_setup_teardown(test_disabled_and_systemd, setup_hybrid, teardown_fake),
+        cmocka_unit_test_setup_teardown(test_stats_hybrid, setup_hybrid, teardown_fake),
     };
     const struct CMUnitTest v2[] = {
         cmocka_unit_test_setup_teardown(test_layout_v2, setup_v2, teardown_fake),
         cmocka_unit_test_setup_teardown(test_translate_v2, setup_v2, teardown_fake),
         cmocka_unit_test_setup_teardown(test_validation_v2, setup_v2, teardown_fake),
         cmocka_unit_test_setup_teardown(test_create_v2, setup_v2, teardown_fake),
+        cmocka_unit_test_setup_teardown(test_stats_v2, setup_v2, teardown_fake),
     };
     int failed = cmocka_run_group_tests_name("cgroup_pure", pure, NULL, NULL);
     failed += cmocka_run_group_tests_name("cgroup_hybrid_fake", hybrid, NULL, NULL);

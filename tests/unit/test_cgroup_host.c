@@ -297,6 +297,58 @@ static void test_v2_freeze_and_kill(void **state)
     assert_int_equal(WTERMSIG(status), SIGKILL);
 }
 
+static void test_stats_of_a_busy_process(void **state)
+{
+    (void)state;
+    create_or_fail(NULL);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(p[1]);
+        char c;
+        if (read(p[0], &c, 1) != 1)
+            _exit(1);
+        /* burn some cpu and touch some memory, then wait to be killed */
+        static volatile char buf[8 << 20];
+        for (size_t i = 0; i < sizeof buf; i += 4096)
+            buf[i] = 1;
+        for (volatile unsigned long i = 0; i < 50000000ul; i++)
+            ;
+        close(p[0]);
+        for (;;)
+            pause();
+    }
+    close(p[0]);
+    assert_int_equal(husk_cgroup_enter(test_cg, child, NULL), 0);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    close(p[1]);
+    /* wait until the child has done its work: its cpu time stops growing */
+    struct husk_cgroup_stats st;
+    uint64_t last = 0;
+    for (int i = 0; i < 100; i++) {
+        usleep(50000);
+        assert_int_equal(husk_cgroup_stats(test_cg, &st, NULL), 0);
+        uint64_t now = st.cpu_total_ns;
+        husk_cgroup_stats_clear(&st);
+        if (now > 0 && now == last)
+            break;
+        last = now;
+    }
+    husk_error_t err = NULL;
+    if (husk_cgroup_stats(test_cg, &st, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_true(st.has_cpu);
+    assert_true(st.cpu_total_ns > 10000000); /* > 10 ms of cpu */
+    assert_true(st.has_memory);
+    assert_true(st.memory.usage >= (8u << 20));
+    assert_true(st.has_pids);
+    assert_int_equal(st.pids_current, 1);
+    assert_true(st.memory_stat_len > 0);
+    husk_cgroup_stats_clear(&st);
+}
+
 static void test_freeze_kill_destroy(void **state)
 {
     (void)state;
@@ -477,6 +529,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_blkio_weight_and_kernel_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v2_device_program_enforced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v2_freeze_and_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stats_of_a_busy_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_freeze_kill_destroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_while_paused_keeps_paused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_nested_and_load, setup, teardown),

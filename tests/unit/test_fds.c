@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,9 +46,13 @@ static bool fd_is_cloexec(int fd)
     return (flags & FD_CLOEXEC) != 0;
 }
 
-/* The highest open fd, from /proc/self/fd, not counting the walk's own. */
+/* The highest open fd, from /proc/self/fd, not counting the walk's own,
+ * nor those at or above the soft RLIMIT_NOFILE: valgrind keeps its own fds
+ * there, out of the program's reach. */
 static int highest_open_fd(void)
 {
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
     DIR *d = opendir("/proc/self/fd");
     assert_non_null(d);
     int self = dirfd(d), max = -1;
@@ -56,7 +61,7 @@ static int highest_open_fd(void)
         if (de->d_name[0] == '.')
             continue;
         int fd = atoi(de->d_name);
-        if (fd != self && fd > max)
+        if (fd != self && fd > max && (rlim_t)fd < rl.rlim_cur)
             max = fd;
     }
     closedir(d);
@@ -144,7 +149,7 @@ static int close_except_without_proc(int force_fallback, char *msg, size_t msg_s
     if (pid == 0) {
         close(pipefd[0]);
         if (unshare(CLONE_NEWNS) < 0 ||
-            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
             mount("tmpfs", "/proc", "tmpfs", 0, NULL) < 0)
             _exit(2);
         husk_fds_force_fallback = force_fallback;

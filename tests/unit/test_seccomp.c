@@ -555,6 +555,42 @@ static void test_load_unknown_names_skipped(void **state)
     husk_seccomp_free(f);
 }
 
+/* Every flag at once, with a listener (TSYNC then needs TSYNC_ESRCH and
+ * WAIT_KILLABLE_RECV is passed): the kernel takes the filter and hands
+ * out a notify fd. */
+static void test_load_all_flags_with_listener(void **state)
+{
+    (void) state;
+    husk_seccomp *f = compile_ok(
+        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/x.sock\",\"flags\":["
+        "\"SECCOMP_FILTER_FLAG_TSYNC\",\"SECCOMP_FILTER_FLAG_LOG\",\"SECCOMP_FILTER_FLAG_SPEC_ALLOW\","
+        "\"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\"],\"syscalls\":["
+        "{\"names\":[\"getcwd\"],\"action\":\"SCMP_ACT_NOTIFY\"},"
+        "{\"names\":[\"mkdir\",\"mkdirat\"],\"action\":\"SCMP_ACT_ERRNO\"}]}");
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        husk_error_t err = NULL;
+        int nfd = -1;
+        if (husk_seccomp_load(f, &nfd, &err) < 0) {
+            fprintf(stderr, "load: %s\n", err->msg);
+            _exit(2);
+        }
+        int fdflags = fcntl(nfd, F_GETFD);
+        _exit(nfd >= 0 && fdflags >= 0 && (fdflags & FD_CLOEXEC) && body_mkdir_denied() == 0 ? 0 : 3);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_exit_ok(status);
+    /* and without somewhere to put the fd, the load is refused */
+    husk_error_t err = NULL;
+    assert_true(husk_seccomp_load(f, NULL, &err) < 0);
+    assert_non_null(strstr(err->msg, "needs somewhere to put its listener fd"));
+    husk_error_free(&err);
+    husk_seccomp_free(f);
+}
+
 /* ---------- the docker-sized profile ---------- */
 
 static ocispec_config *docker_config(void)
@@ -919,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_load_args_or_and),
         cmocka_unit_test(test_load_personality_query_only),
         cmocka_unit_test(test_load_unknown_names_skipped),
+        cmocka_unit_test(test_load_all_flags_with_listener),
         cmocka_unit_test(test_docker_profile),
         cmocka_unit_test(test_cache_hit_gives_the_same_program),
         cmocka_unit_test(test_notify_end_to_end),
