@@ -13,7 +13,8 @@
 #   FILE.bats runs just that integration file.
 #   --no-build uses an existing build in DIR (or $HUSK for the bats files).
 # Environment: BUILD_DIR, FUZZ_SECONDS (default 60), HUSK (default DIR/husk),
-#   CONFIGURE_FLAGS (extra flags for configure), SUITE_TIMEOUT (seconds the
+#   CONFIGURE_FLAGS (extra flags for configure), SCRIPT_TIMEOUT (seconds the
+#   valgrind and fuzz scripts may each take, default 1200), SUITE_TIMEOUT (seconds the
 #   whole run may take; default 85 minutes when CI=true, else unlimited: a
 #   bats file still running then is stopped, and its unfinished tests and
 #   the files not started count as failures, so the closing line is always
@@ -171,7 +172,9 @@ run_script_test() { # NAME SCRIPT ARGS...
         record_fail "$name: $script is missing"
         return
     fi
-    if (cd "$src" && sh "$script" "$@") 2>&1 | tee "$logdir/$name.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+    # bounded, so that a hang shows up as this test failing, not a stuck suite
+    if (cd "$src" && timeout -k 10 "${SCRIPT_TIMEOUT:-1200}" sh "$script" "$@") 2>&1 |
+        tee "$logdir/$name.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
         passed=$((passed + 1))
     else
         record_fail "$name (see $logdir/$name.log)"

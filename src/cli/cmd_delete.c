@@ -41,7 +41,7 @@ int cmd_delete(struct husk_global *g, int argc, char **argv)
                                                             : "delete takes exactly one ID");
     cleanup_error husk_error_t err = NULL;
     cleanup_error husk_error_t warn = NULL;
-    if (husk_container_delete(g->root, argv[optind], force, g->cgroup_manager, &warn, &err) < 0) {
+    if (husk_container_delete(g->root, argv[optind], force, &warn, &err) < 0) {
         husk_cli_print_warning(&warn);
         husk_error_wrap(&err, "delete");
         return husk_cli_fail(g, &err);

@@ -26,6 +26,8 @@
 #include "log.h"
 #include "namespaces.h"
 #include "process.h"
+#include "process_attrs.h"
+#include "sysctl.h"
 #include "syscalls.h"
 #include "terminal.h"
 #include "utils.h"
@@ -113,6 +115,8 @@ static bool is_paused(const husk_state_record *rec)
 
 static const char *compute_status(int dir_fd, const husk_state_record *rec)
 {
+    if (rec->creating)
+        return "creating";
     if (!init_alive(rec))
         return "stopped";
     if (faccessat(dir_fd, HUSK_START_SOCKET, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
@@ -444,9 +448,10 @@ static int wait_ready(struct create_ctx *c, husk_error_t *err)
     }
 }
 
-static int save_state(struct create_ctx *c, husk_error_t *err)
+static int save_state(struct create_ctx *c, bool creating, husk_error_t *err)
 {
     husk_state_record rec = {
+        .creating = creating,
         .id = (char *) c->opts->id,
         .pid = c->pid,
         .bundle = c->bundle,
@@ -456,10 +461,12 @@ static int save_state(struct create_ctx *c, husk_error_t *err)
         .cgroup_manager = c->manager == HUSK_CGROUP_DISABLED ? "disabled" : "cgroupfs",
         .annotations = c->config->annotations,
     };
-    if (husk_proc_start_time(c->pid, &rec.pid_start, NULL, err) < 0)
+    if (!creating && husk_proc_start_time(c->pid, &rec.pid_start, NULL, err) < 0)
         return husk_error_wrap(err, "container init");
     cleanup_free char *created = husk_rfc3339_now();
     rec.created = created;
+    if (creating)
+        return husk_state_record_save(c->dir->dir_fd, &rec, err);
     /* start and delete run poststart/poststop hooks from this copy: the
      * bundle may have changed or be gone by then. */
     const ocispec_hooks *h = c->config->hooks;
@@ -508,6 +515,8 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
         return -1;
     if (load_config(c, err) < 0 || validate_config(c, err) < 0)
         return -1;
+    if (husk_process_attrs_validate(c->config, err) < 0 || husk_sysctl_validate(c->config, err) < 0)
+        return -1;
     cleanup_free char *unknown_caps = husk_process_unknown_caps(c->config->process->capabilities);
     if (unknown_caps != NULL && warn != NULL) {
         cleanup_error husk_error_t w = NULL;
@@ -543,6 +552,10 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
     if (husk_cgroup_create(c->manager, o->id, lx ? lx->cgroups_path : NULL,
                            lx ? lx->resources : NULL, &c->cg, err) < 0)
         return -1;
+    /* If this process dies from here on (SIGKILL), delete -f still finds
+     * the cgroup to remove. */
+    if (save_state(c, true, err) < 0)
+        return -1;
     if (o->mode == HUSK_MODE_CREATE && make_start_socket(c, err) < 0)
         return -1;
     if (husk_seccomp_prepare_listener(c->seccomp, err) < 0)
@@ -554,6 +567,7 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
         .bundle = c->bundle,
         .rootfs = c->rootfs,
         .ns = &c->ns,
+        .cgroup_path = husk_cgroup_path(c->cg),
         .no_pivot = o->no_pivot,
         .no_new_keyring = o->no_new_keyring,
         .wait_for_start = o->mode == HUSK_MODE_CREATE,
@@ -569,6 +583,8 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
         return -1;
     husk_seccomp_drop_listener(c->seccomp); /* the init holds the agent's connection now */
     if (c->ns.new_user && husk_ns_write_id_maps(c->pid, lx, err) < 0)
+        return -1;
+    if (husk_process_attrs_apply_early(c->pid, c->config, err) < 0)
         return -1;
     /* See process.h: the v1 migration overlaps the init's mount work,
      * except when the cgroup namespace must be made from the new cgroup. */
@@ -592,7 +608,7 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
         c->listen_fd = -1;
     }
     husk_log_debug("container %s: init %d ready", o->id, (int) c->pid);
-    if (save_state(c, err) < 0)
+    if (save_state(c, false, err) < 0)
         return -1;
     if (o->pid_file != NULL) {
         if (write_pid_file(o->pid_file, c->pid, err) < 0)
@@ -684,10 +700,9 @@ static int destroy_container(husk_store *store, husk_container_dir *dir,
     return husk_store_remove_container(store, dir, err);
 }
 
-int husk_container_delete(const char *root, const char *id, bool force, const char *cgroup_manager,
-                          husk_error_t *warn, husk_error_t *err)
+int husk_container_delete(const char *root, const char *id, bool force, husk_error_t *warn,
+                          husk_error_t *err)
 {
-    (void) cgroup_manager;
     cleanup_store husk_store *store = NULL;
     cleanup_container_dir husk_container_dir *dir = NULL;
     if (husk_store_validate_id(id, err) < 0)
@@ -717,7 +732,8 @@ int husk_container_delete(const char *root, const char *id, bool force, const ch
         return husk_error_wrap(err, "container `%s`", id);
     }
     const char *status = compute_status(dir->dir_fd, rec);
-    if ((strcmp(status, "running") == 0 || strcmp(status, "paused") == 0) && !force)
+    if ((strcmp(status, "running") == 0 || strcmp(status, "paused") == 0 ||
+         strcmp(status, "creating") == 0) && !force)
         return plain_error(err, EBUSY,
                            "cannot delete container %s that is not stopped: %s (use --force)", id,
                            status);

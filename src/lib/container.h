@@ -48,8 +48,10 @@ int husk_container_run(const struct husk_create_opts *opts, int *exit_status, hu
 
 int husk_container_start(const char *root, const char *id, husk_error_t *warn, husk_error_t *err);
 int husk_container_kill(const char *root, const char *id, int sig, bool all, husk_error_t *err);
-int husk_container_delete(const char *root, const char *id, bool force, const char *cgroup_manager,
-                          husk_error_t *warn, husk_error_t *err);
+/* The cgroup manager is the one recorded at create, whatever --cgroup-manager
+ * says now. */
+int husk_container_delete(const char *root, const char *id, bool force, husk_error_t *warn,
+                          husk_error_t *err);
 
 /* A container as `state` and `list` show it. */
 typedef struct husk_container_info {

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "process_attrs.h"
 #include "rootfs.h"
+#include "sysctl.h"
 #include "syscalls.h"
 #include "terminal.h"
 #include "utils.h"
@@ -404,6 +406,58 @@ static int setup_console(struct init_ctx *ctx, husk_error_t *err)
     return husk_sync_send(ctx->sync, HUSK_SYNC_PTY, 0, 0, name, master, err);
 }
 
+static int set_oom_score_adj(const ocispec_process *p, husk_error_t *err)
+{
+    if (!p->has_oom_score_adj)
+        return 0;
+    char buf[16];
+    int len = snprintf(buf, sizeof(buf), "%d", (int) p->oom_score_adj);
+    cleanup_close int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, buf, (size_t) len) != len)
+        return husk_error_set(err, errno, "process.oomScoreAdj: set %d", (int) p->oom_score_adj);
+    return 0;
+}
+
+/* The user's home directory from the container's /etc/passwd ("/" when
+ * it has none), for a config without HOME, as runc and crun do. */
+static int add_home(const ocispec_process *p, char ***env, husk_error_t *err)
+{
+    size_t n = 0;
+    for (; (*env)[n] != NULL; n++)
+        if (strncmp((*env)[n], "HOME=", 5) == 0)
+            return 0;
+    const char *home = "/";
+    cleanup_free char *passwd = NULL;
+    if (husk_read_file("/etc/passwd", &passwd, NULL, NULL) == 0) {
+        char *save = NULL;
+        for (char *line = strtok_r(passwd, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            /* name:password:uid:gid:gecos:home:shell */
+            char *f[7] = { 0 };
+            size_t k = 0;
+            for (char *q = line; k < 7; k++) {
+                f[k] = q;
+                q = strchr(q, ':');
+                if (q == NULL)
+                    break;
+                *q++ = '\0';
+            }
+            if (k >= 5 && f[2] != NULL && f[5] != NULL && f[5][0] != '\0' &&
+                strtoul(f[2], NULL, 10) == p->user.uid && strspn(f[2], "0123456789") == strlen(f[2])) {
+                home = f[5];
+                break;
+            }
+        }
+    }
+    char **bigger = realloc(*env, (n + 2) * sizeof(char *));
+    if (bigger == NULL)
+        return husk_error_set(err, ENOMEM, "process.env: HOME");
+    *env = bigger;
+    if (asprintf(&bigger[n], "HOME=%s", home) < 0)
+        return husk_error_set(err, ENOMEM, "process.env: HOME");
+    bigger[n + 1] = NULL;
+    return 0;
+}
+
 /* Steps up to READY: everything that can fail at `create`. */
 static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
 {
@@ -425,9 +479,21 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
         return -1;
     if (set_hostname(c, s->ns, err) < 0)
         return -1;
+    if (set_oom_score_adj(c->process, err) < 0)
+        return -1;
+    /* In all its namespaces now, before the rootfs can cover anything. */
+    if (husk_sysctl_apply(c, err) < 0)
+        return -1;
 
     cleanup_close int root_fd = -1;
-    if (husk_rootfs_prepare(c, s->rootfs, s->bundle, &root_fd, err) < 0)
+    bool joined_cgroup_ns = false;
+    for (size_t i = 0; i < s->ns->n_join; i++)
+        joined_cgroup_ns |= s->ns->join_flag[i] == CLONE_NEWCGROUP;
+    husk_cgroup_view cgroups = {
+        .own_ns = s->ns->unshare_cgroup || joined_cgroup_ns,
+        .path = s->cgroup_path,
+    };
+    if (husk_rootfs_prepare(c, s->rootfs, s->bundle, &cgroups, &root_fd, err) < 0)
         return -1;
     if (!placed && init_expect(ctx, HUSK_SYNC_PLACED, &msg, err) < 0)
         return -1;
@@ -463,7 +529,8 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
         return -1;
     if (find_executable(c->process, &ctx->exec_path, err) < 0)
         return -1;
-    if (husk_fds_listen_env(s->listen, c->process->env, 1, &ctx->env, err) < 0)
+    if (husk_fds_listen_env(s->listen, c->process->env, 1, &ctx->env, err) < 0 ||
+        add_home(c->process, &ctx->env, err) < 0)
         return -1;
     /* From READY on the parent may exit as soon as it has sent START, and
      * the init must outlive it; a parent that dies before sending START
@@ -515,6 +582,9 @@ static int init_start(struct init_ctx *ctx, husk_error_t *err)
             return -1;
     }
     if (ctx->pty_slave >= 0 && husk_terminal_make_controlling(ctx->pty_slave, err) < 0)
+        return -1;
+    /* With the capabilities they need, before seccomp could refuse them. */
+    if (husk_process_attrs_apply_late(c, err) < 0)
         return -1;
     /* Without NO_NEW_PRIVS the kernel wants CAP_SYS_ADMIN for seccomp:
      * load before the capabilities go; else as late as possible. */

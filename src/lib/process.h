@@ -92,6 +92,7 @@ struct husk_init_spec {
     const char *bundle;
     const char *rootfs;
     const husk_ns_plan *ns;
+    const char *cgroup_path;     /* the container's cgroup, NULL without one */
     bool no_pivot;
     bool no_new_keyring;
     bool wait_for_start;         /* create: wait on start_listen_fd */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,8 +114,52 @@ static int open_in_root(int root_fd, const char *path, int flags)
     return husk_openat2(root_fd, path, &how, sizeof(how));
 }
 
-int husk_rootfs_open_or_create(int root_fd, const char *path, bool as_file, husk_error_t *err)
+static int open_or_create(int root_fd, const char *path, bool as_file, int depth,
+                          husk_error_t *err);
+
+/* Makes `name` in dir (whose path under the root is dir_path): a directory,
+ * or an empty file. When a dangling symlink already holds the name (images
+ * have them, e.g. /etc/resolv.conf -> ../run/...), what it points to is made
+ * instead, resolved under the root like any other path, as runc does. */
+static int make_missing(int root_fd, int dir, const char *dir_path, const char *name, bool as_file,
+                        int depth, husk_error_t *err)
 {
+    int r;
+    if (as_file) {
+        r = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (r >= 0)
+            r = close(r);
+    } else {
+        r = mkdirat(dir, name, 0755);
+    }
+    if (r == 0)
+        return 0;
+    if (errno != EEXIST)
+        return husk_error_set(err, errno, "create `%s/%s` in the rootfs", dir_path, name);
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(dir, name, target, sizeof(target) - 1);
+    if (n < 0)
+        return 0; /* not a symlink: it exists, the caller resolves it */
+    target[n] = '\0';
+    cleanup_free char *full = NULL;
+    if (target[0] == '/')
+        full = strdup(target);
+    else if (asprintf(&full, "%s/%s", dir_path, target) < 0)
+        full = NULL;
+    if (full == NULL)
+        return husk_error_set(err, ENOMEM, "create `%s/%s` in the rootfs", dir_path, name);
+    int fd = open_or_create(root_fd, full, as_file, depth + 1, err);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static int open_or_create(int root_fd, const char *path, bool as_file, int depth,
+                          husk_error_t *err)
+{
+    if (depth > 8)
+        return husk_error_set(err, ELOOP, "create `%s` in the rootfs", path);
     int fd = open_in_root(root_fd, path, O_PATH);
     if (fd >= 0 || errno != ENOENT) {
         if (fd < 0)
@@ -132,17 +177,8 @@ int husk_rootfs_open_or_create(int root_fd, const char *path, bool as_file, husk
                                                       O_PATH | O_DIRECTORY)
                                        : -1;
         if (pfd >= 0) {
-            int r;
-            if (as_file) {
-                r = openat(pfd, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-                           0644);
-                if (r >= 0)
-                    close(r);
-            } else {
-                r = mkdirat(pfd, slash + 1, 0755);
-            }
-            if (r < 0 && errno != EEXIST)
-                return husk_error_set(err, errno, "create `%s` in the rootfs", path);
+            if (make_missing(root_fd, pfd, parent, slash + 1, as_file, depth, err) < 0)
+                return -1;
             fd = open_in_root(root_fd, path, O_PATH);
             if (fd < 0)
                 return husk_error_set(err, errno, "open `%s` in the rootfs", path);
@@ -162,20 +198,15 @@ int husk_rootfs_open_or_create(int root_fd, const char *path, bool as_file, husk
         char *next = strtok_r(NULL, "/", &save);
         bool last = next == NULL;
         if (strcmp(comp, ".") != 0) {
-            int r;
-            if (last && as_file) {
-                r = openat(dir, comp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-                if (r >= 0)
-                    close(r);
-            } else {
-                r = mkdirat(dir, comp, 0755);
-            }
-            if (r < 0 && errno != EEXIST)
-                return husk_error_set(err, errno, "create `%s` in the rootfs", path);
+            size_t dir_len = (size_t) (comp - copy);
+            cleanup_free char *dir_path = strndup(path, dir_len > 1 ? dir_len - 1 : dir_len);
+            if (dir_path == NULL)
+                return husk_error_set(err, ENOMEM, "create `%s`", path);
+            if (make_missing(root_fd, dir, dir_path, comp, last && as_file, depth, err) < 0)
+                return -1;
             /* Re-resolve the prefix under the root: a symlink found here
              * stays confined to it. */
-            size_t prefix_len = (size_t) (comp - copy) + strlen(comp);
-            cleanup_free char *prefix = strndup(path, prefix_len);
+            cleanup_free char *prefix = strndup(path, dir_len + strlen(comp));
             int nfd = open_in_root(root_fd, prefix, O_PATH | (last && as_file ? 0 : O_DIRECTORY));
             if (nfd < 0)
                 return husk_error_set(err, errno, "open `%s` in the rootfs", prefix);
@@ -185,6 +216,11 @@ int husk_rootfs_open_or_create(int root_fd, const char *path, bool as_file, husk
         comp = next;
     }
     return steal_fd(&dir);
+}
+
+int husk_rootfs_open_or_create(int root_fd, const char *path, bool as_file, husk_error_t *err)
+{
+    return open_or_create(root_fd, path, as_file, 0, err);
 }
 
 static void proc_fd_path(char *buf, size_t len, int fd)
@@ -329,7 +365,8 @@ static char *cg_own_path(const char *cgroup_file, const char *ctrls)
 }
 
 static int cg_mount_hierarchy(int root_fd, const char *dest, const struct cg_hierarchy *h,
-                              const char *cgroup_file, bool own_ns, unsigned long flags,
+                              const char *cgroup_file, const husk_cgroup_view *view,
+                              unsigned long flags,
                               husk_error_t *err)
 {
     cleanup_free char *ctrls = h->v2 ? strdup("") : cg_controllers(h->options);
@@ -340,12 +377,15 @@ static int cg_mount_hierarchy(int root_fd, const char *dest, const struct cg_hie
         return -1;
     char p[64];
     proc_fd_path(p, sizeof(p), target);
-    if (own_ns) {
+    if (view->own_ns) {
         if (mount("cgroup", p, h->v2 ? "cgroup2" : "cgroup", flags, h->v2 ? NULL : ctrls) < 0)
             return husk_error_set(err, errno, "mount \"cgroup\" on \"%s\"", dest);
         return 0;
     }
-    cleanup_free char *own = cg_own_path(cgroup_file, ctrls);
+    /* The container's cgroup path (the same in every hierarchy) when husk
+     * made one: the init may not sit in it yet (see process.h, PLACED).
+     * Without one (--cgroup-manager disabled) the container shares husk's. */
+    cleanup_free char *own = view->path != NULL ? strdup(view->path) : cg_own_path(cgroup_file, ctrls);
     if (own == NULL)
         return 0; /* a hierarchy this process is not in: nothing to show */
     size_t rl = strlen(h->mnt_root);
@@ -360,26 +400,8 @@ static int cg_mount_hierarchy(int root_fd, const char *dest, const struct cg_hie
     return remount_on(root_fd, dest, MS_REMOUNT | MS_BIND | flags, "cgroup mount", err);
 }
 
-/* In its own cgroup namespace, every path in /proc/self/cgroup is "/". */
-static bool cg_all_paths_root(const char *cgroup_file)
-{
-    for (const char *l = cgroup_file; *l != '\0';) {
-        const char *c2 = strchr(l, ':');
-        c2 = c2 ? strchr(c2 + 1, ':') : NULL;
-        if (c2 == NULL)
-            break;
-        if (!(c2[1] == '/' && (c2[2] == '\n' || c2[2] == '\0')))
-            return false;
-        const char *nl = strchr(c2, '\n');
-        if (nl == NULL)
-            break;
-        l = nl + 1;
-    }
-    return true;
-}
-
 static int mount_cgroup(int root_fd, const ocispec_mount *m, const husk_mount_flags *mf,
-                        husk_error_t *err)
+                        const husk_cgroup_view *view, husk_error_t *err)
 {
     struct cg_hierarchy *hs = NULL;
     size_t n = 0;
@@ -389,11 +411,10 @@ static int mount_cgroup(int root_fd, const ocispec_mount *m, const husk_mount_fl
         cg_hierarchies_free(hs, n);
         return -1;
     }
-    bool own_ns = cg_all_paths_root(cgroup_file);
     unsigned long flags = mf->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
     int ret = 0;
     if (n == 1 && hs[0].v2 && strcmp(hs[0].mountpoint, "/sys/fs/cgroup") == 0) {
-        ret = cg_mount_hierarchy(root_fd, m->destination, &hs[0], cgroup_file, own_ns, flags, err);
+        ret = cg_mount_hierarchy(root_fd, m->destination, &hs[0], cgroup_file, view, flags, err);
         cg_hierarchies_free(hs, n);
         return ret;
     }
@@ -418,7 +439,7 @@ static int mount_cgroup(int root_fd, const ocispec_mount *m, const husk_mount_fl
             ret = husk_error_set(err, ENOMEM, "cgroup mount");
             break;
         }
-        ret = cg_mount_hierarchy(root_fd, dest, &hs[i], cgroup_file, own_ns, flags, err);
+        ret = cg_mount_hierarchy(root_fd, dest, &hs[i], cgroup_file, view, flags, err);
         /* "cpu,cpuacct" is also reachable as "cpu" and "cpuacct". */
         if (ret == 0 && strchr(base, ',') != NULL) {
             cleanup_close int top = open_in_root(root_fd, m->destination, O_PATH | O_DIRECTORY);
@@ -437,7 +458,7 @@ static int mount_cgroup(int root_fd, const ocispec_mount *m, const husk_mount_fl
 }
 
 static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, size_t idx,
-                     husk_error_t *err)
+                     const husk_cgroup_view *view, husk_error_t *err)
 {
     if (m->destination == NULL || m->destination[0] != '/')
         return husk_error_set(err, 0, "mounts[%zu].destination: `%s` is not absolute", idx,
@@ -487,7 +508,7 @@ static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, si
                 goto out;
             }
         } else if (m->type != NULL && strcmp(m->type, "cgroup") == 0) {
-            if (mount_cgroup(root_fd, m, &mf, err) < 0) {
+            if (mount_cgroup(root_fd, m, &mf, view, err) < 0) {
                 ret = -1;
                 goto out;
             }
@@ -663,7 +684,7 @@ static int propagation_flags(const char *name, unsigned long *out, husk_error_t 
 }
 
 int husk_rootfs_prepare(const ocispec_config *config, const char *rootfs, const char *bundle,
-                        int *root_fd, husk_error_t *err)
+                        const husk_cgroup_view *cgroups, int *root_fd, husk_error_t *err)
 {
     /* Nothing mounted from here on may propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
@@ -675,7 +696,7 @@ int husk_rootfs_prepare(const ocispec_config *config, const char *rootfs, const 
         return husk_error_set(err, errno, "open rootfs `%s`", rootfs);
 
     for (size_t i = 0; i < config->mounts_len; i++)
-        if (mount_one(root, bundle, &config->mounts[i], i, err) < 0)
+        if (mount_one(root, bundle, &config->mounts[i], i, cgroups, err) < 0)
             return -1;
     if (setup_dev(root, config, err) < 0)
         return -1;

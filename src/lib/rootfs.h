@@ -34,12 +34,21 @@ void husk_mount_flags_free(husk_mount_flags *mf);
  * missing, a directory or (as_file) an empty file. Returns an O_PATH fd. */
 int husk_rootfs_open_or_create(int root_fd, const char *path, bool as_file, husk_error_t *err);
 
+/* What a mount of type "cgroup" shows: with its own cgroup namespace
+ * (own_ns) the hierarchies are mounted afresh; otherwise the container's
+ * cgroup `path` ("/husk-test/x", the same in every hierarchy; NULL: the one
+ * in /proc/self/cgroup) is bind-mounted from each host hierarchy. */
+typedef struct husk_cgroup_view {
+    bool own_ns;
+    const char *path;
+} husk_cgroup_view;
+
 /* Everything before pivot_root: makes the mount tree a slave of the host
  * (or linux.rootfsPropagation), bind-mounts the rootfs onto itself, mounts
  * config mounts, sets up /dev, masks and read-only paths. bundle: for
  * relative bind sources. *root_fd: an O_PATH fd on the new root mount. */
 int husk_rootfs_prepare(const ocispec_config *config, const char *rootfs, const char *bundle,
-                        int *root_fd, husk_error_t *err);
+                        const husk_cgroup_view *cgroups, int *root_fd, husk_error_t *err);
 
 /* pivot_root into root_fd (or, no_pivot, MS_MOVE it onto / and chroot). */
 int husk_rootfs_enter(int root_fd, bool no_pivot, husk_error_t *err);

@@ -6,7 +6,8 @@
  *   <root>/<id>/lock        flock'ed by every command that changes the
  *                           container (exclusive) or needs it stable (shared)
  *   <root>/<id>/state.json  husk's record (husk_state_record), written
- *                           atomically (rename) once the init is ready, so a
+ *                           atomically (rename) once the cgroup exists
+ *                           (creating) and again once the init is ready, so a
  *                           reader never needs the lock
  *   <root>/<id>/start.sock  the created init's start socket (see process.h)
  *   <root>/<id>/config.json a copy of the config, kept only when delete
@@ -51,7 +52,9 @@ typedef struct husk_state_record {
     uid_t owner_uid;
     char *cgroup_path;        /* NULL: no cgroup (manager disabled) */
     char *cgroup_manager;     /* "cgroupfs", "disabled" */
-    bool keep_config;         /* config.json copy present (poststop hooks) */
+    bool keep_config;         /* config.json copy present (poststart/poststop hooks) */
+    bool creating;            /* written once the cgroup exists, before the init is
+                                 ready: lets delete -f clean up after a create that died */
     ocispec_string_map *annotations;
 } husk_state_record;
 

@@ -258,7 +258,7 @@ no_hierarchy_has() {
 }
 
 @test "cgroups: a device outside the allow list cannot be opened from inside, even by root with CAP_MKNOD" {
-    is_v1 || skip "enforced by the v1 devices controller here"
+    # v1: the devices controller; v2: husk's BPF device program
     update_config '.process.capabilities.bounding += ["CAP_MKNOD"]
         | .process.capabilities.effective += ["CAP_MKNOD"]
         | .process.capabilities.permitted += ["CAP_MKNOD"]'
@@ -279,5 +279,39 @@ no_hierarchy_has() {
     assert_failure
     [[ "$stderr" == *"linux.resources.network.classID"* ]]
     [[ "$stderr" == *"net_cls"* ]]
+    assert_nothing_left "$C1"
+}
+
+@test "cgroups: on cgroup v2 every resource lands in its v2 file, with the v1 values converted" {
+    ! is_v1 || skip "cgroup v2 files"
+    local dev
+    dev=$(cat /sys/block/vda/dev 2>/dev/null || cat "$(ls -d /sys/block/*/dev | head -1)")
+    local major=${dev%%:*} minor=${dev##*:}
+    update_config ".linux.resources = {
+            \"memory\": {\"limit\": 67108864, \"reservation\": 33554432, \"swap\": 100663296},
+            \"cpu\": {\"shares\": 1024, \"quota\": 20000, \"period\": 100000, \"burst\": 10000,
+                      \"cpus\": \"0\", \"mems\": \"0\"},
+            \"pids\": {\"limit\": 30},
+            \"blockIO\": {\"throttleReadBpsDevice\": [{\"major\": $major, \"minor\": $minor, \"rate\": 1048576}]},
+            \"unified\": {\"memory.high\": \"60000000\"}
+        }"
+    set_sh 'echo ready; exec sleep 1000'
+    run_detached "$C1"
+    wait_file_has "$TEST_TMP/$C1.out" ready
+    local d=/sys/fs/cgroup/husk-test/$CG_NAME
+    assert_equal "$(cat "$d/memory.max")" 67108864
+    assert_equal "$(cat "$d/memory.low")" 33554432
+    # OCI swap counts memory + swap; v2 limits swap alone
+    assert_equal "$(cat "$d/memory.swap.max")" 33554432
+    # shares 1024 -> weight 1 + (1024 - 2) * 9999 / 262142
+    assert_equal "$(cat "$d/cpu.weight")" 39
+    assert_equal "$(cat "$d/cpu.max")" "20000 100000"
+    assert_equal "$(cat "$d/cpu.max.burst")" 10000
+    assert_equal "$(cat "$d/cpuset.cpus")" 0
+    assert_equal "$(cat "$d/pids.max")" 30
+    grep -q "^$major:$minor rbps=1048576 " "$d/io.max"
+    # unified keys are written last, verbatim (the kernel rounds to pages)
+    [ "$(cat "$d/memory.high")" -le 60000000 ] && [ "$(cat "$d/memory.high")" -gt 59000000 ]
+    husk delete -f "$C1"
     assert_nothing_left "$C1"
 }

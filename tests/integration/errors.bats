@@ -393,3 +393,19 @@ exec_fails() {
     assert_success
     assert_nothing_left c1
 }
+
+@test "ids that climb out of --root are refused by every command, and nothing outside is touched" {
+    create c1
+    mkdir -p "$TEST_TMP/victim"
+    echo keep >"$TEST_TMP/victim/state.json"
+    local id
+    for id in ../victim "../$(basename "$TEST_TMP")/victim" "$TEST_TMP/victim" c1/.. ./c1; do
+        for cmd in state start "kill" "delete" "delete -f"; do
+            # shellcheck disable=SC2086
+            must_fail $cmd "$id"
+            [ -f "$TEST_TMP/victim/state.json" ] || fail "husk $cmd $id removed $TEST_TMP/victim"
+        done
+    done
+    assert_equal "$(cat "$TEST_TMP/victim/state.json")" keep
+    status_is c1 created
+}

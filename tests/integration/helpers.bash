@@ -10,12 +10,24 @@
 #             process, so that the processes a test made can be found (and,
 #             in teardown, killed by pid) without touching anyone else's
 #   $CG_NAME  the cgroup leaf under /husk-test that the bundle's config uses
+#
+# Helpers, in short:
+#   husk ARGS               husk with --root $ROOT, bounded by $HUSK_TIMEOUT
+#   hrun ARGS               `run husk ARGS` with stdio in files ($stderr too)
+#   create ID [FLAGS]       husk create from $BUNDLE, output in $TEST_TMP/ID.out
+#   run_detached ID [FLAGS] husk run -d likewise
+#   update_config FILTER, set_sh SCRIPT, use_cgroup ID   edit config.json
+#   wait_until SECS CMD, wait_status ID STATUS, wait_file_has FILE RE
+#   state_field ID FIELD, status_is ID STATUS, pid_alive PID, pid_gone PID
+#   test_pids               live processes this test made (any mark)
+#   assert_nothing_left [ID...]  no state dir, cgroup, mount or process
+#   cap_mask CAP..., ns_file TYPE
 
 TOP_SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HUSK=${HUSK:-$TOP_SRCDIR/husk}
 # A husk command that does not finish in this many seconds is killed, so a
 # hang shows up as a failure (exit 124) rather than a stuck suite.
-HUSK_TIMEOUT=${HUSK_TIMEOUT:-60}
+HUSK_TIMEOUT=${HUSK_TIMEOUT:-20}
 
 load_libs() {
     load '/usr/lib/bats/bats-support/load'
@@ -159,8 +171,17 @@ wait_file_has() {
     }
 }
 
+# pid_alive PID: the process exists and is not a zombie (read without a
+# fork, and a process that vanishes while being read counts as gone).
 pid_alive() {
-    [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+    local key state _
+    while read -r key state _; do
+        if [ "$key" = State: ]; then
+            [ "$state" != Z ] && [ "$state" != X ]
+            return
+        fi
+    done 2>/dev/null <"/proc/$1/status"
+    return 1
 }
 
 pid_gone() {

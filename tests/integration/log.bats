@@ -96,3 +96,20 @@ assert_json_lines() {
     assert_failure
     [[ "$stderr" == *yaml* ]] || fail "stderr: $stderr"
 }
+
+@test "--debug with --log-format json: debug records, every one a JSON line" {
+    hrun --debug --log "$TEST_TMP/log.json" --log-format json run --bundle "$BUNDLE" c1
+    assert_success
+    assert_json_lines "$TEST_TMP/log.json"
+    [ "$(jq -r 'select(.level == "debug") | .msg' "$TEST_TMP/log.json" | wc -l)" -ge 1 ] ||
+        fail "no debug record: $(cat "$TEST_TMP/log.json")"
+}
+
+@test "--log-level error with a failing create: the error is logged" {
+    rm "$BUNDLE/config.json"
+    hrun --log-level error --log "$TEST_TMP/log.json" --log-format json create --bundle "$BUNDLE" c1
+    assert_failure
+    assert_json_lines "$TEST_TMP/log.json"
+    run jq -r 'select(.level == "error") | .msg' "$TEST_TMP/log.json"
+    assert_output --partial config.json
+}

@@ -207,6 +207,17 @@ forward_signal() {
     refute_output --partial HUSK_LEAK_CHECK
 }
 
+@test "process: HOME comes from the rootfs's /etc/passwd when the config has none (as runc and crun)" {
+    update_config '.process.env |= map(select(startswith("HOME=") | not))
+        | .process.args = ["sh", "-c", "echo home=$HOME"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_output home=/root
+    update_config '.process.env += ["HOME=/custom"]'
+    hrun run --bundle "$BUNDLE" c2
+    assert_output home=/custom
+}
+
 @test "process: oomScoreAdj is applied" {
     update_config '.process.oomScoreAdj = 123 | .process.args = ["cat", "/proc/self/oom_score_adj"]'
     hrun run --bundle "$BUNDLE" c1
@@ -351,6 +362,19 @@ check_root_caps() {
     # Nothing of the host's own mount table leaks in.
     refute_output --partial " /mnt/"
     refute_output --partial "$TEST_TMP/state"
+}
+
+@test "mounts: the default config's cgroup mount shows the container's own cgroups, read-only" {
+    update_config '.process.args = ["sh", "-c", "ls /sys/fs/cgroup; cat /proc/self/mountinfo; mkdir /sys/fs/cgroup/pids/x 2>/dev/null && echo made || echo ro-refused"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_line memory
+    assert_line pids
+    assert_line ro-refused
+    assert_equal "$(mountinfo_field "$output" /sys/fs/cgroup/pids fstype)" cgroup
+    [[ ",$(mountinfo_field "$output" /sys/fs/cgroup/pids opts)," == *,ro,* ]] || fail "pids not ro"
+    # What is mounted is the container's cgroup, not the host's whole tree.
+    assert_line --regexp "^[0-9]+ [0-9]+ [0-9]+:[0-9]+ /husk-test/$CG_NAME /sys/fs/cgroup/pids "
 }
 
 @test "mounts: a read-only bind mount from the host" {

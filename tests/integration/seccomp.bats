@@ -245,3 +245,29 @@ EOF
     wait_until 10 pid_gone "$AGENT_PID"
     assert_nothing_left c1
 }
+
+@test "seccomp: with create/start the agent gets the fd when the container starts" {
+    local sock=$TEST_TMP/agent.sock out=$TEST_TMP/agent.json
+    start_agent "$sock" "$out"
+    wait_until 10 test -e "$out.ready"
+    set_seccomp "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"$sock\",
+        \"syscalls\": [{\"names\": [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}"
+    set_sh 'mkdir /tmp/d 2>/tmp/err; echo "rc=$?" >> /tmp/err'
+    create c1
+    # the filter is loaded at start, just before the user's exec
+    [ ! -s "$out" ]
+    local pid
+    pid=$(state_field c1 pid)
+    husk start c1
+    wait_file_has "$out" seccompFd
+    wait_file_has "$BUNDLE/rootfs/tmp/err" rc=1
+    run cat "$BUNDLE/rootfs/tmp/err"
+    assert_line "mkdir: can't create directory '/tmp/d': Read-only file system"
+    run head -1 "$out"
+    assert_equal "$(jq -r '.pid' <<<"$output")" "$pid"
+    assert_equal "$(jq -r '.state.status' <<<"$output")" created
+    refute [ "$(jq -r 'has("metadata")' <<<"$output")" = true ]
+    wait_status c1 stopped
+    husk delete c1
+    assert_nothing_left c1
+}

@@ -137,6 +137,7 @@ static void test_state_record_round_trip(void **state)
         .cgroup_path = "/husk-test/c1",
         .cgroup_manager = "cgroupfs",
         .keep_config = true,
+        .creating = true,
         .annotations = &ann,
     };
     husk_error_t err = NULL;
@@ -153,6 +154,7 @@ static void test_state_record_round_trip(void **state)
     assert_string_equal(got->cgroup_path, "/husk-test/c1");
     assert_string_equal(got->cgroup_manager, "cgroupfs");
     assert_true(got->keep_config);
+    assert_true(got->creating);
     assert_non_null(got->annotations);
     assert_int_equal(got->annotations->len, 2);
     assert_string_equal(got->annotations->keys[0], "org.example/a");
