@@ -535,6 +535,11 @@ char *ocispec_process_generate(const ocispec_process *process, bool pretty, char
 void ocispec_process_free(ocispec_process *process);
 bool ocispec_process_equal(const ocispec_process *a, const ocispec_process *b);
 
+/* added: a linux.resources object as its own document, as `update
+ * --resources` reads it; messages name "linux.resources.<field>". */
+ocispec_resources *ocispec_resources_parse_data(const char *json, size_t len, char **err);
+void ocispec_resources_free(ocispec_resources *res);
+
 ocispec_state *ocispec_state_parse_data(const char *json, size_t len, char **err);
 ocispec_state *ocispec_state_parse_file(const char *path, char **err);
 char *ocispec_state_generate(const ocispec_state *state, bool pretty, char **err);

@@ -1,6 +1,8 @@
 /* The config.json model of runtime-spec 1.3.0 (config.md, config-linux.md)
  * as field tables, plus the rules a table cannot say: duplicate namespace and
  * rlimit types, device numbers required by device type. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "schema.h"
@@ -284,6 +286,37 @@ static const ocs_field resources_fields[] = {
     F_MAP("unified", ocispec_resources, unified),
 };
 static OCS_TYPE(resources_type, ocispec_resources, resources_fields, NULL);
+
+/* A linux.resources object as its own document (`update --resources`).
+ * Parsed under the path it has in a config, so messages name the field as
+ * the spec does ("linux.resources.memory.limit: ..."). */
+ocispec_resources *ocispec_resources_parse_data(const char *json, size_t len, char **err)
+{
+    if (err)
+        *err = NULL;
+    ocs_cleanup_tree yajl_val tree = jr_parse_tree(json, len, err);
+    if (tree == NULL)
+        return NULL;
+    ocispec_resources *res = calloc(1, sizeof *res);
+    if (res == NULL) {
+        jr_oom(err);
+        return NULL;
+    }
+    const jpath linux_path = JPATH_KEY(NULL, "linux");
+    const jpath res_path = JPATH_KEY(&linux_path, "resources");
+    if (ocs_parse_object(&resources_type, tree, &res_path, res, err) < 0) {
+        int saved = errno;
+        ocispec_resources_free(res);
+        errno = saved;
+        return NULL;
+    }
+    return res;
+}
+
+void ocispec_resources_free(ocispec_resources *res)
+{
+    ocs_free_document(&resources_type, res);
+}
 
 /* ---------- linux: intelRdt, seccomp, personality, memoryPolicy, netDevices ---------- */
 

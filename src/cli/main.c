@@ -20,13 +20,18 @@
 #define HUSK_COMMANDS(X)                                            \
     X(create, "create a container (its init waits for start)")    \
     X(delete, "delete a container")                                \
+    X(events, "show a container's resource statistics and OOM events") \
     X(features, "show the features this build of husk supports")  \
     X(kill, "send a signal to a container's init")                 \
     X(list, "list the containers")                                 \
+    X(pause, "suspend every process of a container")              \
+    X(ps, "show the processes of a container")                     \
+    X(resume, "resume the processes of a paused container")        \
     X(run, "create and start a container")                         \
     X(spec, "create a new specification file (config.json)")       \
     X(start, "start a created container")                          \
-    X(state, "print a container's state as JSON")
+    X(state, "print a container's state as JSON")                 \
+    X(update, "change a running container's resource limits")
 
 #define DECLARE_COMMAND(name, summary) int cmd_##name(struct husk_global *g, int argc, char **argv);
 HUSK_COMMANDS(DECLARE_COMMAND)

@@ -947,6 +947,17 @@ int husk_container_start(const char *root, const char *id, husk_error_t *warn, h
 
 /* ---------- kill ---------- */
 
+/* A paused (frozen) container cannot act on SIGKILL until it is thawed. */
+static void thaw_if_paused(const husk_state_record *rec)
+{
+    enum husk_cgroup_manager manager;
+    cleanup_cgroup husk_cgroup *cg = NULL;
+    if (!is_paused(rec) || parse_manager(rec->cgroup_manager, &manager, NULL) < 0 ||
+        husk_cgroup_load(manager, rec->cgroup_path, &cg, NULL) < 0)
+        return;
+    husk_cgroup_freeze(cg, false, NULL);
+}
+
 int husk_container_kill(const char *root, const char *id, int sig, bool all, husk_error_t *err)
 {
     cleanup_store husk_store *store = NULL;
@@ -971,7 +982,11 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
         if (parse_manager(rec->cgroup_manager, &manager, err) < 0 ||
             husk_cgroup_load(manager, rec->cgroup_path, &cg, err) < 0)
             return -1;
-        return husk_cgroup_kill(cg, sig, err);
+        if (husk_cgroup_kill(cg, sig, err) < 0)
+            return -1;
+        if (sig == SIGKILL)
+            thaw_if_paused(rec);
+        return 0;
     }
     cleanup_close int pidfd = open_init_pidfd(rec, err);
     if (pidfd < 0)
@@ -980,6 +995,8 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
     if (husk_pidfd_send_signal(pidfd, sig, NULL, 0) < 0)
         return husk_error_set(err, errno, "send signal %d to container `%s` (pid %d)", sig, id,
                               (int) rec->pid);
+    if (sig == SIGKILL)
+        thaw_if_paused(rec);
     return 0;
 }
 

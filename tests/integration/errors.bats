@@ -409,3 +409,9 @@ exec_fails() {
     assert_equal "$(cat "$TEST_TMP/victim/state.json")" keep
     status_is c1 created
 }
+
+@test "hostname longer than the kernel allows" {
+    update_config ".hostname = \"$(printf 'h%.0s' $(seq 1 100))\""
+    create_fails c1
+    stderr_names hostname
+}

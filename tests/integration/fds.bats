@@ -32,6 +32,8 @@ husk_with_fds() {
     (
         exec 3<"$TEST_TMP/f3" 4<"$TEST_TMP/f4" 5<"$TEST_TMP/f5" 7>"$TEST_TMP/x" 8<>"$TEST_TMP/y"
         exec 9< <(:)
+        # A high fd, past where a loop up to 1024 would stop closing.
+        exec 4000<"$TEST_TMP/f3"
         husk "$@" </dev/null >"$TEST_TMP/out" 2>"$TEST_TMP/err"
     )
 }

@@ -106,6 +106,16 @@ mountinfo_field() {
     assert_nothing_left c1 c2
 }
 
+@test "run exits with the init's code, not with an orphan's that husk reaped (no pid namespace)" {
+    # Without a pid namespace, orphans of the container are reparented to a
+    # subreaper husk; their exit must not be taken for the init's.
+    update_config '.linux.namespaces |= map(select(.type != "pid"))'
+    set_sh '(sh -c "sleep 0.1; exit 9" &); (sh -c "exit 8" &); sleep 0.6; exit 3'
+    hrun run --bundle "$BUNDLE" c1
+    assert_equal "$status" 3
+    assert_nothing_left c1
+}
+
 forward_signal() {
     local sig=$1 code=$2
     update_config ".process.args = [\"sh\", \"-c\",
@@ -252,6 +262,59 @@ forward_signal() {
     assert_line --index 0 pid=1
     refute_output --partial " /mnt/"
     assert_nothing_left c1
+}
+
+@test "process: a cwd only root may enter still works for a non-root user (entered before the uid changes, as runc)" {
+    chmod 700 "$BUNDLE/rootfs/root"
+    update_config '.process.cwd = "/root" | .process.user = {"uid": 1000, "gid": 1000}
+        | .process.args = ["sh", "-c", "pwd; id -u"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_line --index 0 /root
+    assert_line --index 1 1000
+}
+
+@test "process: no capabilities section means no capabilities at all" {
+    update_config 'del(.process.capabilities) | .process.args = ["grep", "^Cap", "/proc/self/status"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    local f
+    for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+        assert_equal "$f=$(cap_field "$f")" "$f=0000000000000000"
+    done
+}
+
+@test "big configs: 2000 env entries, a 100 KB argument, 40 mounts" {
+    update_config '.process.env += [range(2000) | "VAR_\(.)=value-\(.)"]
+        | .mounts += [range(40) | {"destination": "/m/\(.)", "type": "tmpfs", "source": "tmpfs"}]
+        | .process.args = ["sh", "-c", "echo ${#1}; env | grep -c ^VAR_; echo $VAR_1999; grep -c \" /m/\" /proc/self/mountinfo",
+            "sh", ([range(100000) | "x"] | join(""))]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_line --index 0 100000
+    assert_line --index 1 2000
+    assert_line --index 2 value-1999
+    assert_line --index 3 40
+}
+
+@test "process: args[0] with a slash is taken relative to the cwd, not looked up in PATH" {
+    update_config '.process.cwd = "/bin" | .process.args = ["./sh", "-c", "echo relative-ok"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_output relative-ok
+}
+
+@test "process: the PATH lookup of args[0] skips missing dirs and files that are not executable" {
+    mkdir -p "$BUNDLE/rootfs/opt/a" "$BUNDLE/rootfs/opt/b"
+    printf '#!/bin/sh\necho from-a\n' >"$BUNDLE/rootfs/opt/a/tool"
+    printf '#!/bin/sh\necho from-b\n' >"$BUNDLE/rootfs/opt/b/tool"
+    chmod 644 "$BUNDLE/rootfs/opt/a/tool"
+    chmod 755 "$BUNDLE/rootfs/opt/b/tool"
+    update_config '.process.env = (.process.env | map(select(startswith("PATH=") | not))) + ["PATH=/opt/none:/opt/a:/opt/b:/bin"]
+        | .process.args = ["tool"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_output from-b
 }
 
 @test "process: a cwd that does not exist in the rootfs is created" {
