@@ -123,14 +123,15 @@ if wants build; then
 fi
 
 # ---- 2. unit tests (cmocka via make check) ----
-# cmocka ends each binary's output with `[  PASSED  ] N test(s).` and, when
-# some failed, `[  FAILED  ] N test(s), listed below:`; a binary that died
-# before printing them counts as one failure.
+# cmocka ends each group of tests with `[  PASSED  ] N test(s).` and, when
+# some failed, `[  FAILED  ] N test(s), listed below:` (a binary may run
+# several groups); a binary that died before printing them counts as one
+# failure.
 count_cmocka_log() {
     local log=$1 name p f
     name=$(basename "$log" .log)
-    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\..*/\1/p' "$log" | tail -1)
-    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s).*/\1/p' "$log" | tail -1)
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\..*/\1/p' "$log" | awk '{ n += $1 } END { if (NR) print n }')
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s).*/\1/p' "$log" | awk '{ n += $1 } END { if (NR) print n }')
     passed=$((passed + ${p:-0}))
     if [ -n "$f" ] && [ "$f" -gt 0 ]; then
         failed=$((failed + f))

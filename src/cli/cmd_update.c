@@ -342,6 +342,31 @@ struct flag_value {
     const char *value;
 };
 
+static void resources_free_ptr(ocispec_resources **res)
+{
+    ocispec_resources_free(*res);
+    *res = NULL;
+}
+#define cleanup_resources __attribute__((cleanup(resources_free_ptr)))
+
+/* The document (or nothing), then every flag over it, in command-line order. */
+static int build_resources(const char *resources_file, const struct flag_value *flags,
+                           size_t n_flags, ocispec_resources **out, husk_error_t *err)
+{
+    cleanup_resources ocispec_resources *res = NULL;
+    if (resources_file != NULL) {
+        if (load_resources(resources_file, &res, err) < 0)
+            return -1;
+    } else if ((res = calloc(1, sizeof *res)) == NULL) {
+        return husk_error_set(err, ENOMEM, "update");
+    }
+    for (size_t i = 0; i < n_flags; i++)
+        if (apply_flag(res, flags[i].opt, flags[i].value, err) < 0)
+            return -1;
+    *out = steal_pointer(&res);
+    return 0;
+}
+
 int cmd_update(struct husk_global *g, int argc, char **argv)
 {
     const char *resources_file = NULL;
@@ -379,24 +404,15 @@ int cmd_update(struct husk_global *g, int argc, char **argv)
         return husk_cli_usage_error(argv[0], "unexpected argument `%s`", argv[optind + 1]);
     const char *id = argv[optind];
 
+    cleanup_resources ocispec_resources *res = NULL;
     cleanup_error husk_error_t err = NULL;
-    ocispec_resources *res = NULL;
-    if (resources_file != NULL) {
-        if (load_resources(resources_file, &res, &err) < 0)
-            goto fail;
-    } else if ((res = calloc(1, sizeof *res)) == NULL) {
-        husk_error_set(&err, ENOMEM, "update");
-        goto fail;
+    if (build_resources(resources_file, flags, n_flags, &res, &err) < 0 ||
+        husk_container_update(g->root, id, res, &err) < 0) {
+        husk_error_wrap(&err, "update");
+        return husk_cli_fail(g, &err);
     }
-    for (size_t i = 0; i < n_flags; i++)
-        if (apply_flag(res, flags[i].opt, flags[i].value, &err) < 0)
-            goto fail;
-    if (husk_container_update(g->root, id, res, &err) < 0)
-        goto fail;
-    ocispec_resources_free(res);
+    if (res->memory != NULL && res->memory->has_kernel && res->memory->kernel != 0)
+        fprintf(stderr, "husk: warning: update: linux.resources.memory.kernel is deprecated; "
+                        "recent kernels no longer apply kernel memory limits\n");
     return 0;
-fail:
-    ocispec_resources_free(res);
-    husk_error_wrap(&err, "update");
-    return husk_cli_fail(g, &err);
 }

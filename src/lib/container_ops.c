@@ -316,7 +316,14 @@ int husk_events_open(const char *root, const char *id, husk_events **out, husk_e
     if (ev->id == NULL)
         return husk_error_set(err, ENOMEM, "events");
     ev->pidfd = husk_pidfd_open(l.info.rec->pid, 0);
-    if (ev->pidfd < 0)
+    if (ev->pidfd < 0 && errno != ESRCH)
+        return husk_error_set(err, errno, "container `%s`: pidfd_open on its init (pid %d)", id,
+                              (int) l.info.rec->pid);
+    /* Checked once the pidfd pins the process: the pid was not reused. */
+    uint64_t start = 0;
+    bool zombie = false;
+    if (ev->pidfd < 0 || husk_proc_start_time(l.info.rec->pid, &start, &zombie, NULL) < 0 ||
+        start != l.info.rec->pid_start)
         return ops_error(err, ESRCH, "container `%s`: container not running", id);
     ev->cg = steal_pointer(&l.cg);
     if (l.info.rec->cgroup_path == NULL)
