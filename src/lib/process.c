@@ -219,8 +219,13 @@ static int find_executable(const ocispec_process *p, char **out, husk_error_t *e
 {
     const char *name = p->args[0];
     if (strchr(name, '/') != NULL) {
+        /* A relative path names a file under process.cwd, where execve
+         * will run once the init has changed directory. */
+        cleanup_free char *from_cwd = NULL;
+        if (name[0] != '/' && p->cwd != NULL && asprintf(&from_cwd, "%s/%s", p->cwd, name) < 0)
+            return husk_error_set(err, ENOMEM, "exec \"%s\"", name);
         struct stat st;
-        if (stat(name, &st) < 0)
+        if (stat(from_cwd != NULL ? from_cwd : name, &st) < 0)
             return husk_error_set(err, errno, "exec \"%s\"", name);
         *out = strdup(name);
         return 0;
@@ -591,9 +596,13 @@ static int init_start(struct init_ctx *ctx, husk_error_t *err)
     if (!p->no_new_privileges &&
         husk_seccomp_apply(s->seccomp, c, s->id, s->bundle, ctx->host_pid, err) < 0)
         return -1;
+    /* Enter cwd while still root, so a directory only root may search
+     * (mode 0700 /root) works for any user, as with runc; a cwd only the
+     * user can reach (root squashed on NFS, say) is tried again after. */
+    bool in_cwd = p->cwd == NULL || chdir(p->cwd) == 0;
     if (switch_user(p, err) < 0)
         return -1;
-    if (p->cwd != NULL && chdir(p->cwd) < 0)
+    if (!in_cwd && chdir(p->cwd) < 0)
         return husk_error_set(err, errno, "process.cwd: chdir `%s`", p->cwd);
     if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return husk_error_set(err, errno, "process.noNewPrivileges");
@@ -687,4 +696,26 @@ int husk_process_spawn(const struct husk_init_spec *spec, int cgroup_fd, pid_t *
     *pidfd = child_pidfd;
     *sync = pair[0];
     return 0;
+}
+
+/* ---------- steps shared with exec (exec.c) ---------- */
+
+int husk_process_set_rlimits(const ocispec_process *p, husk_error_t *err)
+{
+    return set_rlimits(p, err);
+}
+
+int husk_process_find_executable(const ocispec_process *p, char **out, husk_error_t *err)
+{
+    return find_executable(p, out, err);
+}
+
+int husk_process_add_home(const ocispec_process *p, char ***env, husk_error_t *err)
+{
+    return add_home(p, env, err);
+}
+
+int husk_process_switch_user(const ocispec_process *p, husk_error_t *err)
+{
+    return switch_user(p, err);
 }
