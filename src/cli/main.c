@@ -21,6 +21,7 @@
     X(create, "create a container (its init waits for start)")    \
     X(delete, "delete a container")                                \
     X(events, "show a container's resource statistics and OOM events") \
+    X(exec, "run a process in a created or running container")       \
     X(features, "show the features this build of husk supports")  \
     X(kill, "send a signal to a container's init")                 \
     X(list, "list the containers")                                 \

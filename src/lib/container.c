@@ -977,11 +977,15 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
     if (all && rec->cgroup_path != NULL) {
         enum husk_cgroup_manager manager;
         cleanup_cgroup husk_cgroup *cg = NULL;
-        if (!init_alive(rec))
-            return plain_error(err, ESRCH, "container not running");
         if (parse_manager(rec->cgroup_manager, &manager, err) < 0 ||
             husk_cgroup_load(manager, rec->cgroup_path, &cg, err) < 0)
             return -1;
+        /* Once the init has exited, processes it left behind (no pid
+         * namespace of its own) may still sit in the cgroup: containerd's
+         * shim sends `kill --all ID 9` exactly then, and runc answers it. A
+         * container without cgroups has nothing left to reach. */
+        if (!init_alive(rec) && manager == HUSK_CGROUP_DISABLED)
+            return 0;
         if (husk_cgroup_kill(cg, sig, err) < 0)
             return -1;
         if (sig == SIGKILL)

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <linux/nsfs.h>
+#include <net/if.h>
+#include <sys/socket.h>
 
 #include "syscalls.h"
 #include "utils.h"
@@ -160,4 +162,18 @@ void husk_ns_plan_close(husk_ns_plan *plan)
     if (plan->pid_join_fd >= 0)
         close(plan->pid_join_fd);
     plan->pid_join_fd = -1;
+}
+
+int husk_ns_loopback_up(husk_error_t *err)
+{
+    cleanup_close int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        return husk_error_set(err, errno, "bring `lo` up: socket");
+    struct ifreq ifr = { .ifr_name = "lo" };
+    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+        return husk_error_set(err, errno, "bring `lo` up: read its flags");
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+        return husk_error_set(err, errno, "bring `lo` up");
+    return 0;
 }

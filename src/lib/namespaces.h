@@ -38,6 +38,10 @@ int husk_ns_join(const husk_ns_plan *plan, husk_error_t *err);
 /* Parent: writes /proc/<pid>/uid_map and gid_map from the config. */
 int husk_ns_write_id_maps(pid_t pid, const ocispec_linux *linux, husk_error_t *err);
 
+/* In the init, in a network namespace it made: brings `lo` up, as runc
+ * does, so 127.0.0.1 works without a network manager. */
+int husk_ns_loopback_up(husk_error_t *err);
+
 void husk_ns_plan_close(husk_ns_plan *plan);
 
 #endif

@@ -135,7 +135,6 @@ struct init_ctx {
     pid_t host_pid;
     char *exec_path;
     char **env;
-    int pty_slave;
 };
 
 __attribute__((noreturn)) static void init_die(struct init_ctx *ctx, husk_error_t *err)
@@ -398,7 +397,6 @@ static int setup_console(struct init_ctx *ctx, husk_error_t *err)
     int slave = -1;
     if (husk_terminal_open_pty(&master, &slave, err) < 0)
         return husk_error_wrap(err, "process.terminal");
-    ctx->pty_slave = slave;
     cleanup_free char *name = NULL;
     if (husk_terminal_pty_name(master, &name, err) < 0)
         return -1;
@@ -408,7 +406,12 @@ static int setup_console(struct init_ctx *ctx, husk_error_t *err)
         return husk_error_wrap(err, "process.consoleSize");
     if (husk_rootfs_bind_console(name, err) < 0)
         return -1;
-    return husk_sync_send(ctx->sync, HUSK_SYNC_PTY, 0, 0, name, master, err);
+    if (husk_sync_send(ctx->sync, HUSK_SYNC_PTY, 0, 0, name, master, err) < 0)
+        return -1;
+    /* Now, not at start: until the init lets go of the stdout/stderr it
+     * inherited from `husk create`, a caller reading that pipe to its end
+     * (containerd's shim) would wait for `start` forever. */
+    return husk_terminal_make_controlling(slave, err);
 }
 
 static int set_oom_score_adj(const ocispec_process *p, husk_error_t *err)
@@ -482,6 +485,8 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
         return husk_error_set(err, errno, "unshare the cgroup namespace");
     if (husk_ns_join(s->ns, err) < 0)
         return -1;
+    if ((s->ns->clone_flags & CLONE_NEWNET) && husk_ns_loopback_up(err) < 0)
+        return -1;
     if (set_hostname(c, s->ns, err) < 0)
         return -1;
     if (set_oom_score_adj(c->process, err) < 0)
@@ -522,7 +527,7 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
         return -1;
     /* As runc: a missing cwd is made, before root.readonly applies (we
      * are inside the rootfs now, so the path cannot lead out of it). */
-    if (c->process->cwd != NULL && husk_mkdir_p(c->process->cwd, 0755, err) < 0)
+    if (c->process->cwd != NULL && husk_rootfs_make_cwd(c->process->cwd, err) < 0)
         return husk_error_wrap(err, "process.cwd");
     if (husk_rootfs_finish(c, err) < 0)
         return -1;
@@ -586,8 +591,6 @@ static int init_start(struct init_ctx *ctx, husk_error_t *err)
                            c->hooks->start_container_len, NULL, state, err) < 0)
             return -1;
     }
-    if (ctx->pty_slave >= 0 && husk_terminal_make_controlling(ctx->pty_slave, err) < 0)
-        return -1;
     /* With the capabilities they need, before seccomp could refuse them. */
     if (husk_process_attrs_apply_late(c, err) < 0)
         return -1;
@@ -624,7 +627,7 @@ static int init_start(struct init_ctx *ctx, husk_error_t *err)
 __attribute__((noreturn)) static void init_main(const struct husk_init_spec *spec, int sync)
 {
     cleanup_error husk_error_t err = NULL;
-    struct init_ctx ctx = { .spec = spec, .sync = sync, .pty_slave = -1 };
+    struct init_ctx ctx = { .spec = spec, .sync = sync };
 
     umask(0);
     /* Until READY, a parent that dies takes the init with it. */

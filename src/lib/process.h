@@ -123,4 +123,16 @@ char *husk_process_unknown_caps(const ocispec_capabilities *caps);
 char *husk_process_state_json(const ocispec_config *config, const char *id, const char *bundle,
                               const char *status, pid_t pid);
 
+/* The init's steps, for `exec` (exec.c), which runs them in its own
+ * process inside the container, after chroot:
+ *   set_rlimits       process.rlimits (setrlimit each; unknown type: error)
+ *   find_executable   args[0] looked up in the PATH of process.env (stat)
+ *   add_home          HOME from /etc/passwd when env lacks it
+ *   switch_user       bounding set, groups, gid, uid, the other capability
+ *                     sets and ambient, umask */
+int husk_process_set_rlimits(const ocispec_process *p, husk_error_t *err);
+int husk_process_find_executable(const ocispec_process *p, char **out, husk_error_t *err);
+int husk_process_add_home(const ocispec_process *p, char ***env, husk_error_t *err);
+int husk_process_switch_user(const ocispec_process *p, husk_error_t *err);
+
 #endif

@@ -7,10 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "syscalls.h"
 #include "utils.h"
@@ -49,9 +53,50 @@ static const struct {
     { "rslave", OPT_PROPAGATION, MS_SLAVE | MS_REC },
     { "unbindable", OPT_PROPAGATION, MS_UNBINDABLE },
     { "runbindable", OPT_PROPAGATION, MS_UNBINDABLE | MS_REC },
+    { "nosymfollow", OPT_SET, MS_NOSYMFOLLOW }, { "symfollow", OPT_CLEAR, MS_NOSYMFOLLOW },
     /* runtime-spec: handled by the runtime, never passed to the kernel. */
     { "tmpcopyup", OPT_SET, 0 },
 };
+
+/* The recursive attributes (runtime-spec 1.1+): applied with
+ * mount_setattr(AT_RECURSIVE) to the mount and every mount under it.
+ * The atime mode is one field of the attributes: each atime option clears
+ * the whole field and sets its value. Options that turn a mode off
+ * (ratime, rnostrictatime) go back to the kernel's default, relatime;
+ * rnorelatime, as norelatime does for mount(8), means strictatime. */
+static const struct {
+    const char *name;
+    uint64_t set;
+    uint64_t clr;
+} recursive_options[] = {
+    { "rro", MOUNT_ATTR_RDONLY, 0 },       { "rrw", 0, MOUNT_ATTR_RDONLY },
+    { "rnosuid", MOUNT_ATTR_NOSUID, 0 },   { "rsuid", 0, MOUNT_ATTR_NOSUID },
+    { "rnodev", MOUNT_ATTR_NODEV, 0 },     { "rdev", 0, MOUNT_ATTR_NODEV },
+    { "rnoexec", MOUNT_ATTR_NOEXEC, 0 },   { "rexec", 0, MOUNT_ATTR_NOEXEC },
+    { "rnodiratime", MOUNT_ATTR_NODIRATIME, 0 }, { "rdiratime", 0, MOUNT_ATTR_NODIRATIME },
+    { "rnosymfollow", MOUNT_ATTR_NOSYMFOLLOW, 0 }, { "rsymfollow", 0, MOUNT_ATTR_NOSYMFOLLOW },
+    { "rrelatime", MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME },
+    { "rnorelatime", MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME },
+    { "rnoatime", MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME },
+    { "ratime", MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME },
+    { "rstrictatime", MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME },
+    { "rnostrictatime", MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME },
+};
+
+/* A recursive option: *true and its bits merged into out (a later option
+ * wins over an earlier one on the same bits). */
+static bool parse_recursive(const char *opt, husk_mount_flags *out)
+{
+    for (size_t k = 0; k < sizeof(recursive_options) / sizeof(recursive_options[0]); k++) {
+        if (strcmp(recursive_options[k].name, opt) != 0)
+            continue;
+        uint64_t touched = recursive_options[k].set | recursive_options[k].clr;
+        out->attr_set = (out->attr_set & ~touched) | recursive_options[k].set;
+        out->attr_clr = (out->attr_clr & ~touched) | recursive_options[k].clr;
+        return true;
+    }
+    return false;
+}
 
 static int append_data(char **data, const char *opt)
 {
@@ -69,6 +114,8 @@ int husk_mount_flags_parse(char *const *options, size_t n, husk_mount_flags *out
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < n; i++) {
         const char *opt = options[i];
+        if (opt[0] == 'r' && parse_recursive(opt, out))
+            continue;
         size_t k, count = sizeof(mount_options) / sizeof(mount_options[0]);
         for (k = 0; k < count; k++)
             if (strcmp(mount_options[k].name, opt) == 0)
@@ -105,13 +152,155 @@ void husk_mount_flags_free(husk_mount_flags *mf)
 
 /* ---------- paths inside the rootfs ---------- */
 
+/* ---------- resolving without openat2 (Linux < 5.6) ----------
+ *
+ * The same answer as openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+ * [| RESOLVE_NO_SYMLINKS]) for O_PATH opens, one component at a time: each
+ * is opened with O_NOFOLLOW in the directory resolved so far; a symlink is
+ * read and its target spliced in front of what is left (an absolute one
+ * restarting at the root); ".." at the root stays there. On procfs only
+ * symlinks with a relative target are followed (self, thread-self, net,
+ * mounts): the magic links (fd/N, cwd, root, exe, ns/...) read as absolute
+ * paths or "type:[inode]". Unlike openat2 it cannot detect a directory
+ * being renamed out from under the walk, which only matters while a
+ * container already runs (exec) on such an old kernel. */
+
+#define MAX_SYMLINKS 40
+
+static bool same_inode(int a, int b)
+{
+    struct stat sa, sb;
+    return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+static bool on_procfs(int fd)
+{
+    struct statfs sfs;
+    return fstatfs(fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC;
+}
+
+/* Replaces *rest with target + "/" + *rest. */
+static int splice_target(char **rest, const char *target)
+{
+    char *joined = NULL;
+    if (asprintf(&joined, "%s/%s", target, *rest) < 0)
+        return -1;
+    free(*rest);
+    *rest = joined;
+    return 0;
+}
+
+/* Opens the next component `name` of the walk in *cur, following it when it
+ * is a symlink by splicing its target into *rest. Returns 0 and moves *cur,
+ * or -1 with errno. */
+static int walk_component(int root_fd, int *cur, const char *name, char **rest, bool follow,
+                          bool no_symlinks, int *links)
+{
+    if (strcmp(name, "..") == 0) {
+        if (same_inode(*cur, root_fd))
+            return 0;
+        int up = openat(*cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (up < 0)
+            return -1;
+        close(*cur);
+        *cur = up;
+        return 0;
+    }
+    int fd = openat(*cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) < 0 || !S_ISLNK(st.st_mode) || !follow) {
+        close(*cur);
+        *cur = fd;
+        return 0;
+    }
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    target[n] = '\0';
+    if (no_symlinks || ++*links > MAX_SYMLINKS || (on_procfs(*cur) && target[0] == '/') ||
+        (on_procfs(*cur) && strchr(target, ':') != NULL)) {
+        errno = ELOOP;
+        return -1;
+    }
+    if (target[0] == '/') {
+        int r = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+        if (r < 0)
+            return -1;
+        close(*cur);
+        *cur = r;
+    }
+    if (splice_target(rest, target) < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+int husk_rootfs_resolve_fallback(int root_fd, const char *path, int flags, bool no_symlinks)
+{
+    cleanup_free char *rest = strdup(path);
+    cleanup_close int cur = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+    if (rest == NULL || cur < 0)
+        return -1;
+    int links = 0;
+    for (;;) {
+        char *p = rest;
+        while (*p == '/')
+            p++;
+        if (*p == '\0')
+            break;
+        size_t len = strcspn(p, "/");
+        cleanup_free char *name = strndup(p, len);
+        if (name == NULL) {
+            errno = ENOMEM;
+            return -1;
+        }
+        bool last = p[len + strspn(p + len, "/")] == '\0';
+        char *after = strdup(p + len);
+        if (after == NULL)
+            return -1;
+        free(rest);
+        rest = after;
+        if (strcmp(name, ".") == 0)
+            continue;
+        bool follow = !last || !(flags & O_NOFOLLOW);
+        if (walk_component(root_fd, &cur, name, &rest, follow, no_symlinks, &links) < 0)
+            return -1;
+    }
+    struct stat st;
+    if ((flags & O_DIRECTORY) && (fstat(cur, &st) < 0 || !S_ISDIR(st.st_mode))) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return steal_fd(&cur);
+}
+
+/* openat2 where the kernel has it (asked once), else the walk above. */
+static int resolve_in_root(int root_fd, const char *path, int flags, bool no_symlinks)
+{
+    static bool no_openat2;
+    if (!no_openat2) {
+        struct open_how how = {
+            .flags = (uint64_t) (flags | O_CLOEXEC),
+            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS |
+                       (no_symlinks ? RESOLVE_NO_SYMLINKS : 0),
+        };
+        int fd = husk_openat2(root_fd, path, &how, sizeof(how));
+        if (fd >= 0 || errno != ENOSYS)
+            return fd;
+        no_openat2 = true;
+    }
+    return husk_rootfs_resolve_fallback(root_fd, path, flags, no_symlinks);
+}
+
 static int open_in_root(int root_fd, const char *path, int flags)
 {
-    struct open_how how = {
-        .flags = (uint64_t) (flags | O_CLOEXEC),
-        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-    };
-    return husk_openat2(root_fd, path, &how, sizeof(how));
+    return resolve_in_root(root_fd, path, flags, false);
 }
 
 static int open_or_create(int root_fd, const char *path, bool as_file, int depth,
@@ -457,6 +646,51 @@ static int mount_cgroup(int root_fd, const ocispec_mount *m, const husk_mount_fl
     return ret;
 }
 
+static int set_recursive_attrs(int root_fd, const char *dest, const husk_mount_flags *mf,
+                               size_t idx, husk_error_t *err)
+{
+    cleanup_close int top = open_in_root(root_fd, dest, O_PATH);
+    if (top < 0)
+        return husk_error_set(err, errno, "mounts[%zu]: reopen `%s`", idx, dest);
+    struct mount_attr attr = { .attr_set = mf->attr_set, .attr_clr = mf->attr_clr };
+    if (syscall(__NR_mount_setattr, top, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                sizeof(attr)) < 0) {
+        if (errno == ENOSYS)
+            return husk_error_set(err, ENOSYS,
+                                  "mounts[%zu].options: recursive attributes (rro, rnosuid, ...) "
+                                  "need mount_setattr (Linux 5.12)",
+                                  idx);
+        return husk_error_set(err, errno, "mounts[%zu].options: set recursive attributes on `%s`",
+                              idx, dest);
+    }
+    return 0;
+}
+
+/* proc and sysfs hand the container kernel interfaces: mounted on a
+ * symlink they would surface wherever the image chose (even inside the
+ * rootfs, e.g. over a path a later mount or mask trusts to be something
+ * else), so, as runc does, their destination may not be one. *fd: the
+ * O_PATH fd to mount on, or -1 when it is missing (then made like any
+ * other destination). */
+static int open_kernelfs_destination(int root_fd, const ocispec_mount *m, size_t idx, int *fd,
+                                     husk_error_t *err)
+{
+    *fd = resolve_in_root(root_fd, m->destination, O_PATH, true);
+    if (*fd >= 0 || errno == ENOENT)
+        return 0;
+    if (errno == ELOOP)
+        return husk_error_set(err, ELOOP,
+                              "mounts[%zu].destination `%s`: a symlink in the rootfs; refusing "
+                              "to mount %s on it",
+                              idx, m->destination, m->type);
+    return husk_error_set(err, errno, "mounts[%zu]: open `%s` in the rootfs", idx, m->destination);
+}
+
+static bool is_kernelfs(const ocispec_mount *m)
+{
+    return m->type != NULL && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0);
+}
+
 static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, size_t idx,
                      const husk_cgroup_view *view, husk_error_t *err)
 {
@@ -486,7 +720,14 @@ static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, si
     }
 
     {
-        cleanup_close int target = husk_rootfs_open_or_create(root_fd, m->destination, as_file, err);
+        cleanup_close int target = -1;
+        if (!bind && is_kernelfs(m) &&
+            open_kernelfs_destination(root_fd, m, idx, &target, err) < 0) {
+            ret = -1;
+            goto out;
+        }
+        if (target < 0)
+            target = husk_rootfs_open_or_create(root_fd, m->destination, as_file, err);
         if (target < 0) {
             ret = husk_error_wrap(err, "mount `%s`", m->destination);
             goto out;
@@ -520,6 +761,11 @@ static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, si
                 goto out;
             }
         }
+        if ((mf.attr_set | mf.attr_clr) != 0 &&
+            set_recursive_attrs(root_fd, m->destination, &mf, idx, err) < 0) {
+            ret = -1;
+            goto out;
+        }
         if (mf.propagation != 0 &&
             remount_on(root_fd, m->destination, mf.propagation, "set propagation", err) < 0)
             ret = -1;
@@ -548,6 +794,58 @@ static const struct {
     { "pts/ptmx", "ptmx" },        { "/proc/kcore", "core" },
 };
 
+/* Whether what the image holds at dir/name already is the node asked for
+ * (never followed: a planted symlink to a host file is not a device). */
+static bool is_wanted_node(int dir, const char *name, mode_t type, dev_t dev)
+{
+    struct stat st;
+    if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return false;
+    return (st.st_mode & S_IFMT) == type && (type == S_IFIFO || st.st_rdev == dev);
+}
+
+/* The image may hold anything at a device path (a symlink to a host file,
+ * a regular file: the CVE-2025-31133 class). Anything but the wanted node
+ * is removed so that what the container and the masks get is the node
+ * husk makes; a directory there is an error, never removed. */
+static int clear_planted(int dir, const char *name, const char *path, husk_error_t *err)
+{
+    if (unlinkat(dir, name, 0) == 0)
+        return 0;
+    if (errno == EISDIR || errno == EPERM)
+        return husk_error_set(err, EISDIR, "device `%s`: a directory is in the way", path);
+    return husk_error_set(err, errno, "device `%s`: remove what the rootfs holds there", path);
+}
+
+/* Without the right to mknod (in a user namespace), the host's node at the
+ * same path is bind-mounted onto an empty file; it must be the device asked
+ * for, so a host path that is something else is refused. */
+static int bind_host_device(int dir, const char *name, const char *path, mode_t type, dev_t dev,
+                            husk_error_t *err)
+{
+    cleanup_close int host = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (host < 0 || fstat(host, &st) < 0)
+        return husk_error_set(err, errno, "bind the host's `%s` (no right to mknod)", path);
+    if ((st.st_mode & S_IFMT) != type || (type != S_IFIFO && st.st_rdev != dev))
+        return husk_error_set(err, ENODEV,
+                              "bind the host's `%s` (no right to mknod): it is not device %u:%u",
+                              path, major(dev), minor(dev));
+    int f = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (f < 0)
+        return husk_error_set(err, errno, "create `%s`", path);
+    close(f);
+    cleanup_close int target = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (target < 0)
+        return husk_error_set(err, errno, "open `%s`", path);
+    char from[64], to[64];
+    proc_fd_path(from, sizeof(from), host);
+    proc_fd_path(to, sizeof(to), target);
+    if (mount(from, to, NULL, MS_BIND, NULL) < 0)
+        return husk_error_set(err, errno, "bind mount the host's `%s` on `%s`", path, path);
+    return 0;
+}
+
 /* mknod, or (without the right to, e.g. in a user namespace) a bind mount
  * of the host's node onto an empty file. */
 static int make_device(int root_fd, const char *path, mode_t type, dev_t dev, mode_t mode,
@@ -564,38 +862,96 @@ static int make_device(int root_fd, const char *path, mode_t type, dev_t dev, mo
                                                         false, err);
     if (dir < 0)
         return husk_error_wrap(err, "device `%s`", path);
-    if (mknodat(dir, name, type | mode, dev) == 0) {
+    int r = mknodat(dir, name, type | mode, dev);
+    if (r < 0 && errno == EEXIST) {
+        if (is_wanted_node(dir, name, type, dev))
+            return 0;
+        if (clear_planted(dir, name, path, err) < 0)
+            return -1;
+        r = mknodat(dir, name, type | mode, dev);
+    }
+    if (r == 0) {
+        /* The init runs with umask 0: mknod's mode is already exact. */
         if (fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
             return husk_error_set(err, errno, "chown device `%s`", path);
         return 0;
     }
-    if (errno == EEXIST)
-        return 0;
     if (errno != EPERM)
         return husk_error_set(err, errno, "mknod `%s`", path);
+    return bind_host_device(dir, name, path, type, dev, err);
+}
 
-    int f = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (f < 0)
-        return husk_error_set(err, errno, "create `%s`", path);
-    close(f);
-    cleanup_close int target = husk_rootfs_open_or_create(root_fd, path, true, err);
-    if (target < 0)
+/* linux.devices[i]: the spec's type letters, and a path that is absolute
+ * with no ".." (it may lie outside /dev: the spec allows it). */
+static int device_type(const ocispec_device *d, size_t i, mode_t *type, husk_error_t *err)
+{
+    if (d->type == NULL)
+        return husk_error_set(err, 0, "linux.devices[%zu].type: required", i);
+    if (strcmp(d->type, "c") == 0 || strcmp(d->type, "u") == 0)
+        *type = S_IFCHR;
+    else if (strcmp(d->type, "b") == 0)
+        *type = S_IFBLK;
+    else if (strcmp(d->type, "p") == 0)
+        *type = S_IFIFO;
+    else
+        return husk_error_set(err, 0,
+                              "linux.devices[%zu].type: unknown type `%s` (expected c, b, u or p)",
+                              i, d->type);
+    if (*type != S_IFIFO && !d->has_major)
+        return husk_error_set(err, 0, "linux.devices[%zu].major: required for type `%s`", i,
+                              d->type);
+    return 0;
+}
+
+static bool has_dotdot(const char *path)
+{
+    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
+        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+            return true;
+    return false;
+}
+
+static int config_device(int root_fd, const ocispec_device *d, size_t i, husk_error_t *err)
+{
+    mode_t type = 0;
+    if (device_type(d, i, &type, err) < 0)
         return -1;
-    char p[64], host[64];
-    proc_fd_path(p, sizeof(p), target);
-    snprintf(host, sizeof(host), "/dev/%s", name);
-    if (mount(host, p, NULL, MS_BIND, NULL) < 0)
-        return husk_error_set(err, errno, "bind mount `%s` on `%s`", host, path);
+    if (d->path == NULL || d->path[0] != '/' || has_dotdot(d->path) ||
+        strcmp(d->path, "/") == 0)
+        return husk_error_set(err, 0,
+                              "linux.devices[%zu].path: `%s` must be absolute, with no `..`", i,
+                              d->path ? d->path : "");
+    mode_t mode = d->has_file_mode ? (d->file_mode & 07777) : 0666;
+    dev_t dev = type == S_IFIFO ? 0 : makedev((unsigned) d->major, (unsigned) d->minor);
+    if (make_device(root_fd, d->path, type, dev, mode, d->has_uid ? d->uid : 0,
+                    d->has_gid ? d->gid : 0, err) < 0)
+        return husk_error_wrap(err, "linux.devices[%zu]", i);
+    return 0;
+}
+
+/* An image's own /dev may hold a /dev/ptmx (or fd, stdin...) that points
+ * elsewhere; the links are the runtime's, so what is there is replaced. */
+static int replace_symlink(int dev, const char *target, const char *name, husk_error_t *err)
+{
+    if (errno != EEXIST)
+        return husk_error_set(err, errno, "symlink `/dev/%s`", name);
+    char have[PATH_MAX];
+    ssize_t n = readlinkat(dev, name, have, sizeof(have) - 1);
+    if (n >= 0 && (size_t) n == strlen(target) && memcmp(have, target, (size_t) n) == 0)
+        return 0;
+    if (unlinkat(dev, name, 0) < 0 || symlinkat(target, dev, name) < 0)
+        return husk_error_set(err, errno, "replace `/dev/%s` the rootfs holds with a symlink",
+                              name);
     return 0;
 }
 
 static int setup_dev(int root_fd, const ocispec_config *config, husk_error_t *err)
 {
     cleanup_close int dev = open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY);
-    if (dev < 0)
-        return errno == ENOENT ? 0 : husk_error_set(err, errno, "open `/dev` in the rootfs");
+    if (dev < 0 && errno != ENOENT)
+        return husk_error_set(err, errno, "open `/dev` in the rootfs");
 
-    for (size_t i = 0; i < sizeof(default_devices) / sizeof(default_devices[0]); i++) {
+    for (size_t i = 0; dev >= 0 && i < sizeof(default_devices) / sizeof(default_devices[0]); i++) {
         char path[32];
         snprintf(path, sizeof(path), "/dev/%s", default_devices[i].name);
         if (make_device(root_fd, path, S_IFCHR,
@@ -604,34 +960,39 @@ static int setup_dev(int root_fd, const ocispec_config *config, husk_error_t *er
             return -1;
     }
     const ocispec_linux *linux = config->linux;
-    for (size_t i = 0; linux != NULL && i < linux->devices_len; i++) {
-        const ocispec_device *d = &linux->devices[i];
-        mode_t type;
-        if (d->type == NULL || d->path == NULL)
-            return husk_error_set(err, 0, "linux.devices[%zu]: type and path are required", i);
-        if (strcmp(d->type, "c") == 0 || strcmp(d->type, "u") == 0)
-            type = S_IFCHR;
-        else if (strcmp(d->type, "b") == 0)
-            type = S_IFBLK;
-        else if (strcmp(d->type, "p") == 0)
-            type = S_IFIFO;
-        else
-            return husk_error_set(err, 0, "linux.devices[%zu].type: unknown type `%s`", i,
-                                  d->type);
-        mode_t mode = d->has_file_mode ? (d->file_mode & 07777) : 0666;
-        if (make_device(root_fd, d->path, type, makedev(d->major, d->minor), mode,
-                        d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0, err) < 0)
-            return husk_error_wrap(err, "linux.devices[%zu]", i);
-    }
-    for (size_t i = 0; i < sizeof(dev_symlinks) / sizeof(dev_symlinks[0]); i++)
-        if (symlinkat(dev_symlinks[i].target, dev, dev_symlinks[i].name) < 0 && errno != EEXIST)
-            return husk_error_set(err, errno, "symlink `/dev/%s`", dev_symlinks[i].name);
+    for (size_t i = 0; linux != NULL && i < linux->devices_len; i++)
+        if (config_device(root_fd, &linux->devices[i], i, err) < 0)
+            return -1;
+    for (size_t i = 0; dev >= 0 && i < sizeof(dev_symlinks) / sizeof(dev_symlinks[0]); i++)
+        if (symlinkat(dev_symlinks[i].target, dev, dev_symlinks[i].name) < 0 &&
+            replace_symlink(dev, dev_symlinks[i].target, dev_symlinks[i].name, err) < 0)
+            return -1;
     return 0;
 }
 
 /* ---------- masked and read-only paths ---------- */
 
-static int mask_path(int root_fd, const char *path, husk_error_t *err)
+/* The host's /dev/null, checked to be char 1:3: masks bind this fd, never
+ * a path the image could have planted something at. */
+static int open_real_dev_null(husk_error_t *err)
+{
+    int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        husk_error_set(err, errno, "linux.maskedPaths: open the host's `/dev/null`");
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+        close(fd);
+        return husk_error_set(err, ENODEV,
+                              "linux.maskedPaths: the host's `/dev/null` is not char device 1:3");
+    }
+    return fd;
+}
+
+static int mask_path(int root_fd, int null_fd, const char *path, husk_error_t *err)
 {
     cleanup_close int fd = open_in_root(root_fd, path, O_PATH);
     if (fd < 0)
@@ -639,10 +1000,11 @@ static int mask_path(int root_fd, const char *path, husk_error_t *err)
     struct stat st;
     if (fstat(fd, &st) < 0)
         return husk_error_set(err, errno, "linux.maskedPaths: stat `%s`", path);
-    char p[64];
+    char p[64], null_path[64];
     proc_fd_path(p, sizeof(p), fd);
+    proc_fd_path(null_path, sizeof(null_path), null_fd);
     int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k")
-                                : mount("/dev/null", p, NULL, MS_BIND, NULL);
+                                : mount(null_path, p, NULL, MS_BIND, NULL);
     if (r < 0)
         return husk_error_set(err, errno, "linux.maskedPaths: mask `%s`", path);
     return 0;
@@ -660,6 +1022,19 @@ static int readonly_path(int root_fd, const char *path, husk_error_t *err)
         return husk_error_set(err, errno, "linux.readonlyPaths: bind `%s`", path);
     return remount_on(root_fd, path, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
                                          MS_NOEXEC, "linux.readonlyPaths", err);
+}
+
+static int mask_paths(int root_fd, const ocispec_linux *linux, husk_error_t *err)
+{
+    if (linux == NULL || linux->masked_paths_len == 0)
+        return 0;
+    cleanup_close int null_fd = open_real_dev_null(err);
+    if (null_fd < 0)
+        return -1;
+    for (size_t i = 0; i < linux->masked_paths_len; i++)
+        if (mask_path(root_fd, null_fd, linux->masked_paths[i], err) < 0)
+            return -1;
+    return 0;
 }
 
 /* ---------- the whole tree ---------- */
@@ -701,9 +1076,8 @@ int husk_rootfs_prepare(const ocispec_config *config, const char *rootfs, const 
     if (setup_dev(root, config, err) < 0)
         return -1;
     const ocispec_linux *linux = config->linux;
-    for (size_t i = 0; linux != NULL && i < linux->masked_paths_len; i++)
-        if (mask_path(root, linux->masked_paths[i], err) < 0)
-            return -1;
+    if (mask_paths(root, linux, err) < 0)
+        return -1;
     for (size_t i = 0; linux != NULL && i < linux->readonly_paths_len; i++)
         if (readonly_path(root, linux->readonly_paths[i], err) < 0)
             return -1;
@@ -761,14 +1135,87 @@ int husk_rootfs_finish(const ocispec_config *config, husk_error_t *err)
     return 0;
 }
 
+int husk_rootfs_make_cwd(const char *cwd, husk_error_t *err)
+{
+    if (strcmp(cwd, "/") == 0)
+        return 0;
+    cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return husk_error_set(err, errno, "process.cwd: open `/`");
+    cleanup_close int fd = open_or_create(root, cwd, false, 0, err);
+    if (fd < 0) {
+        if (fd == -ELOOP)
+            return husk_error_set(err, ELOOP,
+                                  "process.cwd `%s`: resolves through a symlink loop or a magic "
+                                  "link such as /proc/self/fd/N; refusing",
+                                  cwd);
+        return husk_error_wrap(err, "process.cwd");
+    }
+    /* Not a directory: the chdir that follows says so. */
+    return 0;
+}
+
+int husk_rootfs_chdir(const char *cwd, husk_error_t *err)
+{
+    cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    cleanup_close int fd = root < 0 ? -1 : open_in_root(root, cwd, O_PATH | O_DIRECTORY);
+    if (fd < 0 || fchdir(fd) < 0) {
+        int e = errno;
+        husk_error_set(err, e, "chdir `%s`%s", cwd,
+                       e == ELOOP ? " (through a magic link such as /proc/self/fd/N?)" : "");
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens path under root_fd following no symlink at all (O_PATH). */
+static int open_no_symlinks(int root_fd, const char *path)
+{
+    return resolve_in_root(root_fd, path, O_PATH, true);
+}
+
+/* UNIX98 pty slaves: majors 136 to 143 (devices.txt). */
+static bool is_pty_slave(const struct stat *st)
+{
+    return S_ISCHR(st->st_mode) && major(st->st_rdev) >= 136 && major(st->st_rdev) <= 143;
+}
+
+/* The console is bound after the masks and read-only paths: were its source
+ * or target a symlink the image (or the container's own devpts) planted,
+ * the bind could put a pty over, or a fresh writable mount of, a file the
+ * masks protect (the CVE-2025-52565 class). Both are opened without
+ * following any symlink and checked, then bound fd to fd. */
 int husk_rootfs_bind_console(const char *slave_path, husk_error_t *err)
 {
-    int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return husk_error_set(err, errno, "console: open `/`");
+    cleanup_close int src = open_no_symlinks(root, slave_path);
+    struct stat st;
+    if (src < 0 || fstat(src, &st) < 0)
+        return husk_error_set(err, errno, "console: open the pty `%s`", slave_path);
+    if (!is_pty_slave(&st))
+        return husk_error_set(err, ENOTTY, "console: `%s` is not a pty", slave_path);
+
+    cleanup_close int dev = open_no_symlinks(root, "/dev");
+    if (dev < 0)
+        return husk_error_set(err, errno, "console: open `/dev` (a symlink is refused)");
+    int fd = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0 && errno != EEXIST)
         return husk_error_set(err, errno, "create `/dev/console`");
     if (fd >= 0)
         close(fd);
-    if (mount(slave_path, "/dev/console", NULL, MS_BIND, NULL) < 0)
+    cleanup_close int dst = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (dst < 0 || fstat(dst, &st) < 0)
+        return husk_error_set(err, errno, "open `/dev/console`");
+    if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+        return husk_error_set(err, EINVAL,
+                              "`/dev/console` in the rootfs is not a file or a device (a symlink?)");
+    char from[64], to[64];
+    proc_fd_path(from, sizeof(from), src);
+    proc_fd_path(to, sizeof(to), dst);
+    if (mount(from, to, NULL, MS_BIND, NULL) < 0)
         return husk_error_set(err, errno, "bind mount `%s` on `/dev/console`", slave_path);
     return 0;
 }

@@ -3,14 +3,15 @@
  * pivot_root (or MS_MOVE + chroot with --no-pivot).
  *
  * Every destination is resolved under the rootfs with openat2
- * (RESOLVE_IN_ROOT), so a symlink in the rootfs cannot lead a mount out of
- * it, and mounts are made on the resolved fd through /proc/self/fd/N; no
+ * (RESOLVE_IN_ROOT; without openat2, an equivalent walk), so a symlink in the
+ * rootfs cannot lead a mount out of it, and mounts are made on the resolved fd through /proc/self/fd/N; no
  * path is built by concatenating the rootfs and a destination. */
 #ifndef HUSK_ROOTFS_H
 #define HUSK_ROOTFS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -22,6 +23,8 @@ typedef struct husk_mount_flags {
     unsigned long clear;       /* MS_* the options turned off ("rw", "suid", ...) */
     unsigned long propagation; /* MS_SHARED/SLAVE/PRIVATE/UNBINDABLE [| MS_REC] */
     char *data;                /* the rest, comma-joined (mode=755,size=65536k), or NULL */
+    uint64_t attr_set;         /* MOUNT_ATTR_* from the recursive options (rro, rnosuid...) */
+    uint64_t attr_clr;         /* applied with mount_setattr(AT_RECURSIVE) */
 } husk_mount_flags;
 
 /* Parses options[0..n) through the option table. */
@@ -33,6 +36,12 @@ void husk_mount_flags_free(husk_mount_flags *mf);
  * directories on the way (mode 0755) and, when the last component is
  * missing, a directory or (as_file) an empty file. Returns an O_PATH fd. */
 int husk_rootfs_open_or_create(int root_fd, const char *path, bool as_file, husk_error_t *err);
+
+/* What openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, plus
+ * RESOLVE_NO_SYMLINKS when no_symlinks) gives for path under root_fd, done
+ * without openat2: the fallback for kernels before 5.6, exposed for its unit
+ * test. flags: O_PATH with O_DIRECTORY or O_NOFOLLOW. -1 with errno. */
+int husk_rootfs_resolve_fallback(int root_fd, const char *path, int flags, bool no_symlinks);
 
 /* What a mount of type "cgroup" shows: with its own cgroup namespace
  * (own_ns) the hierarchies are mounted afresh; otherwise the container's
@@ -55,6 +64,17 @@ int husk_rootfs_enter(int root_fd, bool no_pivot, husk_error_t *err);
 
 /* After entering: root.readonly and linux.rootfsPropagation on "/". */
 int husk_rootfs_finish(const ocispec_config *config, husk_error_t *err);
+
+/* After entering: makes the missing directories of process.cwd, resolved
+ * under "/" (symlinks stay in the rootfs) and refusing a path through a
+ * magic link (/proc/self/fd/N: an fd husk holds may name a host dir, the
+ * CVE-2024-21626 class). */
+int husk_rootfs_make_cwd(const char *cwd, husk_error_t *err);
+
+/* chdir(cwd) resolved under "/" (RESOLVE_IN_ROOT, no magic links), for a
+ * process joining a container (exec): an fd it holds must not become its
+ * cwd. On failure errno is set too, and err may be NULL. */
+int husk_rootfs_chdir(const char *cwd, husk_error_t *err);
 
 /* After entering: bind-mounts the pty peer `slave_path` on /dev/console. */
 int husk_rootfs_bind_console(const char *slave_path, husk_error_t *err);

@@ -26,7 +26,10 @@ for a in "$@"; do
     case "$a" in
     --no-build) build_husk=0 ;;
     -h|--help) sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
-    *.bats) files+=("$(realpath --relative-to="$src" "$a")") ;;
+    *.bats) # a path from here or from the top of the clone
+        if [ -f "$a" ]; then files+=("$(realpath --relative-to="$src" "$a")")
+        elif [ -f "$src/$a" ]; then files+=("$a")
+        else echo "lane.sh: no such file: $a" >&2; exit 2; fi ;;
     *) echo "lane.sh: unknown argument $a" >&2; exit 2 ;;
     esac
 done
@@ -75,9 +78,17 @@ HUSK_VMLANE_CACHE=${HUSK_VMLANE_CACHE:-/var/cache/husk-vmlane} \
     "$here/run-in-vm.sh" --timeout "${HUSK_VMLANE_TIMEOUT:-3600}" "${put[@]}" \
     ${HUSK_VMLANE_CONSOLE:+--console "$HUSK_VMLANE_CONSOLE"} "$src" -- \
     env HUSK_VMLANE_FILE_TIMEOUT="${HUSK_VMLANE_FILE_TIMEOUT:-900}" \
-    bash /src/tests/vm/guest.sh "$guest_husk" "${files[@]}" |
-    tee "$log" | grep --line-buffered -E '^(ok|not ok|# vm-file:) ' | sed -u 's/^/[guest] /' >&2
-vm_status=${PIPESTATUS[0]}
+    bash /src/tests/vm/guest.sh "$guest_husk" "${files[@]}" >"$log" &
+vm_pid=$!
+# run-in-vm.sh kills qemu when it ends, so ending it is all a signal needs
+trap 'kill -TERM $vm_pid 2>/dev/null; wait $vm_pid; say "interrupted"; exit 143' TERM INT HUP
+tail -n +1 -f --pid=$vm_pid "$log" | grep --line-buffered -E '^(ok|not ok|# vm-file:) ' |
+    sed -u 's/^/[guest] /' >&2 &
+progress_pid=$!
+wait $vm_pid
+vm_status=$?
+wait $progress_pid
+trap - TERM INT HUP
 say "guest run ended with status $vm_status after $(($(date +%s) - started))s (raw TAP: $log)"
 
 # Renumbers each file's TAP into one stream and checks it against its plan.
