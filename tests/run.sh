@@ -4,12 +4,16 @@
 #   2. unit: `make check` (cmocka), counting each cmocka test;
 #   3. valgrind: tests/unit/valgrind.sh over the unit binaries (one test);
 #   4. fuzz: tests/fuzz/run.sh, the libocispec fuzzer for FUZZ_SECONDS (one test);
-#   5. integration: every tests/integration/*.bats through `bats --tap`.
+#   5. integration: every tests/integration/*.bats through `bats --tap`;
+#   6. vm: tests/vm/lane.sh, the files of tests/vm/lane.list in a cgroup v2 +
+#      systemd + AppArmor guest (only when asked: `vm` or HUSK_VMLANE=1; it
+#      joins the default run once the cgroup v2/systemd work of issue 5 lands).
 # It ends with the line `N passed, N failed` (`, N skipped` when some were)
 # and exits non-zero when anything failed.
 #
 # Usage: tests/run.sh [--build-dir DIR] [--no-build] [--fuzz-seconds N] [STAGE|FILE.bats ...]
-#   STAGE: build unit valgrind fuzz integration (default: all of them);
+#   STAGE: build unit valgrind fuzz integration vm (default: all of them,
+#   vm only with HUSK_VMLANE=1);
 #   FILE.bats runs just that integration file.
 #   --no-build uses an existing build in DIR (or $HUSK for the bats files).
 # Environment: BUILD_DIR, FUZZ_SECONDS (default 60), HUSK (default DIR/husk),
@@ -47,7 +51,7 @@ while [ $# -gt 0 ]; do
     --fuzz-seconds) fuzz_seconds=${2:?--fuzz-seconds needs a number}; shift ;;
     --fuzz-seconds=*) fuzz_seconds=${1#*=} ;;
     -h|--help) usage; exit 0 ;;
-    build|unit|valgrind|fuzz|integration) stages+=("$1") ;;
+    build|unit|valgrind|fuzz|integration|vm) stages+=("$1") ;;
     *.bats)
         [ -f "$1" ] || { echo "run.sh: no such test file: $1" >&2; exit 2; }
         bats_files+=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")")
@@ -56,7 +60,10 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[ ${#stages[@]} -gt 0 ] || stages=(build unit valgrind fuzz integration)
+if [ ${#stages[@]} -eq 0 ]; then
+    stages=(build unit valgrind fuzz integration)
+    [ "${HUSK_VMLANE:-0}" != 1 ] || stages+=(vm)
+fi
 [ $do_build = 1 ] || stages=("${stages[@]/build/}")
 case "$build" in /*) ;; *) build=$(pwd)/$build ;; esac
 export HUSK=${HUSK:-$build/husk}
@@ -242,6 +249,23 @@ if wants integration; then
                 failures+=("$name: stopped at the suite's time limit (${suite_timeout}s)")
             count_tap "$logdir/$name.tap" "$name"
         done
+    fi
+fi
+
+# ---- 6. the VM lane (cgroup v2, systemd, AppArmor guest; tests/vm/README.md) ----
+# lane.sh prints one TAP stream (plan last) on stdout; a guest that did not
+# boot or a file that did not run is a `not ok` there, so count_tap sees it.
+if wants vm; then
+    section "vm lane (tests/vm/lane.sh)"
+    if [ ! -x "$HUSK" ]; then
+        record_fail "vm: no husk binary at $HUSK"
+    else
+        # within the suite's time limit, if it has one (the lane's own default is 3600 s)
+        vm_limit=${HUSK_VMLANE_TIMEOUT:-3600}
+        [ "$suite_timeout" -le 0 ] || vm_limit=$((started + suite_timeout - $(date +%s)))
+        HUSK=$HUSK HUSK_VMLANE_TIMEOUT=$((vm_limit > 0 ? vm_limit : 1)) \
+            "$src/tests/vm/lane.sh" --no-build </dev/null | tee "$logdir/vm.tap"
+        count_tap "$logdir/vm.tap" vm
     fi
 fi
 

@@ -13,8 +13,13 @@ teardown() {
     teardown_bundle
 }
 
+# The container's pids cgroup: the v1 pids hierarchy, or the v2 tree.
 cgroup_dir() {
-    echo "/sys/fs/cgroup/pids/husk-test/$CG_NAME"
+    if [ -d /sys/fs/cgroup/pids ]; then
+        echo "/sys/fs/cgroup/pids/husk-test/$CG_NAME"
+    else
+        echo "/sys/fs/cgroup/husk-test/$CG_NAME"
+    fi
 }
 
 @test "run: the container has its own hostname and is pid 1" {
