@@ -34,19 +34,6 @@
 
 extern char **environ;
 
-/* An error that is not a failed syscall: the message stands alone (no
- * strerror), the errno is kept for callers that test it. */
-__attribute__((format(printf, 3, 4))) static int plain_error(husk_error_t *err, int errnum,
-                                                             const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    husk_error_setv(err, 0, fmt, ap);
-    va_end(ap);
-    if (err != NULL && *err != NULL)
-        (*err)->errno_value = errnum;
-    return -errnum;
-}
 
 
 /* ---------- small helpers ---------- */
@@ -129,11 +116,11 @@ static int open_init_pidfd(const husk_state_record *rec, husk_error_t *err)
 {
     int fd = husk_pidfd_open(rec->pid, 0);
     if (fd < 0)
-        return plain_error(err, ESRCH, "container not running");
+        return husk_error_plain(err, ESRCH, "container not running");
     /* Checked after opening: the pidfd now pins this very process. */
     if (!init_alive(rec)) {
         close(fd);
-        return plain_error(err, ESRCH, "container not running");
+        return husk_error_plain(err, ESRCH, "container not running");
     }
     return fd;
 }
@@ -255,7 +242,7 @@ static int load_config(struct create_ctx *c, husk_error_t *err)
     char *perr = NULL;
     c->config = ocispec_config_parse_data(c->config_text, c->config_len, &perr);
     if (c->config == NULL) {
-        plain_error(err, EINVAL, "%s: %s", path, perr ? perr : "invalid config");
+        husk_error_plain(err, EINVAL, "%s: %s", path, perr ? perr : "invalid config");
         free(perr);
         return -1;
     }
@@ -267,14 +254,14 @@ static int validate_config(struct create_ctx *c, husk_error_t *err)
     const ocispec_config *cfg = c->config;
     const struct husk_create_opts *o = c->opts;
     if (cfg->process == NULL)
-        return plain_error(err, EINVAL, "process: required to create a container");
+        return husk_error_plain(err, EINVAL, "process: required to create a container");
     if (cfg->process->args == NULL || cfg->process->args_len == 0 || cfg->process->args[0] == NULL ||
         cfg->process->args[0][0] == '\0')
-        return plain_error(err, EINVAL, "process.args: must name a program");
+        return husk_error_plain(err, EINVAL, "process.args: must name a program");
     if (cfg->process->cwd != NULL && cfg->process->cwd[0] != '/')
-        return plain_error(err, EINVAL, "process.cwd: `%s` is not absolute", cfg->process->cwd);
+        return husk_error_plain(err, EINVAL, "process.cwd: `%s` is not absolute", cfg->process->cwd);
     if (cfg->root == NULL || cfg->root->path == NULL || cfg->root->path[0] == '\0')
-        return plain_error(err, EINVAL, "root.path: required");
+        return husk_error_plain(err, EINVAL, "root.path: required");
 
     cleanup_free char *joined = NULL;
     const char *rp = cfg->root->path;
@@ -300,7 +287,7 @@ static int validate_config(struct create_ctx *c, husk_error_t *err)
                               "--console-socket `%s`: process.terminal is false (no pty to send)",
                               o->console_socket);
     if (o->preserve_fds < 0)
-        return plain_error(err, EINVAL, "--preserve-fds: %d is negative", o->preserve_fds);
+        return husk_error_plain(err, EINVAL, "--preserve-fds: %d is negative", o->preserve_fds);
     return 0;
 }
 
@@ -313,7 +300,7 @@ static int check_passed_fds(struct create_ctx *c, husk_error_t *err)
     int last = husk_fds_keep_up_to(&c->listen, c->opts->preserve_fds);
     for (int fd = first; fd <= last; fd++)
         if (fcntl(fd, F_GETFD) < 0 || fd == husk_log_fd())
-            return plain_error(err, EBADF,
+            return husk_error_plain(err, EBADF,
                                "--preserve-fds %d: fd %d was not passed to husk (not open)",
                                c->opts->preserve_fds, fd);
     return 0;
@@ -422,7 +409,7 @@ static int wait_ready(struct create_ctx *c, husk_error_t *err)
             break;
         case HUSK_SYNC_PTY:
             if (fd < 0)
-                return plain_error(err, EPROTO, "container init sent no pty");
+                return husk_error_plain(err, EPROTO, "container init sent no pty");
             if (c->pty_master >= 0)
                 close(c->pty_master);
             c->pty_master = fd;
@@ -442,7 +429,7 @@ static int wait_ready(struct create_ctx *c, husk_error_t *err)
         default:
             if (fd >= 0)
                 close(fd);
-            return plain_error(err, EPROTO, "container init sent unexpected message %u",
+            return husk_error_plain(err, EPROTO, "container init sent unexpected message %u",
                                   msg.type);
         }
     }
@@ -710,7 +697,7 @@ int husk_container_delete(const char *root, const char *id, bool force, husk_err
     if (husk_store_open(root, false, &store, err) < 0) {
         if ((*err)->errno_value == ENOENT) {
             husk_error_free(err);
-            return force ? 0 : plain_error(err, ENOENT, "container `%s` does not exist", id);
+            return force ? 0 : husk_error_plain(err, ENOENT, "container `%s` does not exist", id);
         }
         return -1;
     }
@@ -734,7 +721,7 @@ int husk_container_delete(const char *root, const char *id, bool force, husk_err
     const char *status = compute_status(dir->dir_fd, rec);
     if ((strcmp(status, "running") == 0 || strcmp(status, "paused") == 0 ||
          strcmp(status, "creating") == 0) && !force)
-        return plain_error(err, EBUSY,
+        return husk_error_plain(err, EBUSY,
                            "cannot delete container %s that is not stopped: %s (use --force)", id,
                            status);
     return destroy_container(store, dir, rec, strcmp(status, "stopped") != 0, warn, err);
@@ -909,7 +896,7 @@ int husk_container_start(const char *root, const char *id, husk_error_t *warn, h
         return -1;
     if (husk_store_open(root, false, &store, err) < 0) {
         husk_error_free(err);
-        return plain_error(err, ENOENT, "container `%s` does not exist", id);
+        return husk_error_plain(err, ENOENT, "container `%s` does not exist", id);
     }
     if (husk_store_open_container(store, id, true, &dir, err) < 0)
         return -1;
@@ -918,7 +905,7 @@ int husk_container_start(const char *root, const char *id, husk_error_t *warn, h
         return husk_error_wrap(err, "container `%s`", id);
     const char *status = compute_status(dir->dir_fd, rec);
     if (strcmp(status, "created") != 0)
-        return plain_error(err, strcmp(status, "running") == 0 ? EBUSY : EINVAL,
+        return husk_error_plain(err, strcmp(status, "running") == 0 ? EBUSY : EINVAL,
                            "cannot start container %s: it is %s, not created", id, status);
 
     cleanup_close int conn = connect_start_socket(dir, err);
@@ -966,7 +953,7 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
         return -1;
     if (husk_store_open(root, false, &store, err) < 0) {
         husk_error_free(err);
-        return plain_error(err, ENOENT, "container `%s` does not exist", id);
+        return husk_error_plain(err, ENOENT, "container `%s` does not exist", id);
     }
     if (husk_store_open_container(store, id, false, &dir, err) < 0)
         return -1;
@@ -1012,14 +999,14 @@ static int info_load_at(husk_store *store, const char *id, husk_container_info *
     cleanup_close int dfd = openat(store->root_fd, id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0) {
         if (errno == ENOENT)
-            return plain_error(err, ENOENT, "container `%s` does not exist", id);
+            return husk_error_plain(err, ENOENT, "container `%s` does not exist", id);
         return husk_error_set(err, errno, "open `%s/%s`", store->root, id);
     }
     husk_state_record *rec = NULL;
     if (husk_state_record_load(dfd, &rec, err) < 0) {
         if ((*err)->errno_value == ENOENT) {
             husk_error_free(err);
-            return plain_error(err, ENOENT, "container `%s` does not exist (still being created)",
+            return husk_error_plain(err, ENOENT, "container `%s` does not exist (still being created)",
                                   id);
         }
         return husk_error_wrap(err, "container `%s`", id);
@@ -1037,7 +1024,7 @@ int husk_container_info_load(const char *root, const char *id, husk_container_in
         return -1;
     if (husk_store_open(root, false, &store, err) < 0) {
         husk_error_free(err);
-        return plain_error(err, ENOENT, "container `%s` does not exist", id);
+        return husk_error_plain(err, ENOENT, "container `%s` does not exist", id);
     }
     return info_load_at(store, id, out, err);
 }

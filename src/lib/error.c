@@ -50,6 +50,17 @@ int husk_error_set(husk_error_t *err, int errno_value, const char *fmt, ...)
     return ret;
 }
 
+int husk_error_plain(husk_error_t *err, int errnum, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    husk_error_setv(err, 0, fmt, ap);
+    va_end(ap);
+    if (err != NULL && *err != NULL)
+        (*err)->errno_value = errnum;
+    return errnum > 0 ? -errnum : -1;
+}
+
 int husk_error_wrap(husk_error_t *err, const char *fmt, ...)
 {
     if (err == NULL || *err == NULL)

@@ -23,7 +23,13 @@ typedef struct husk_error {
 int husk_error_set(husk_error_t *err, int errno_value, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Same, from a va_list. */
+/* For failures that are not a failed syscall: the message stands alone (no
+ * strerror appended) but errnum is kept for callers that test it. Returns
+ * -errnum. */
+int husk_error_plain(husk_error_t *err, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Same as husk_error_set, from a va_list. */
 int husk_error_setv(husk_error_t *err, int errno_value, const char *fmt, va_list ap);
 
 /* Prefixes an existing error with context: "<context>: <old msg>".

@@ -66,19 +66,6 @@ static void exec_ctx_release(struct exec_ctx *c)
     husk_close_fd(&c->pty_master);
 }
 
-/* An error that is not a failed syscall: no strerror, errno kept. */
-__attribute__((format(printf, 3, 4))) static int plain_error(husk_error_t *err, int errnum,
-                                                             const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    husk_error_setv(err, 0, fmt, ap);
-    va_end(ap);
-    if (err != NULL && *err != NULL)
-        (*err)->errno_value = errnum;
-    return -errnum;
-}
-
 /* ---------- users, from the container's /etc/passwd and /etc/group ---------- */
 
 static bool all_digits(const char *s)
@@ -146,24 +133,24 @@ int husk_exec_resolve_user(const char *spec, const char *passwd, const char *gro
     if (grp != NULL)
         *grp++ = '\0';
     if (copy[0] == '\0' || (grp != NULL && grp[0] == '\0'))
-        return plain_error(err, EINVAL, "--user `%s`: want UID[:GID] or NAME[:GROUP]", spec);
+        return husk_error_plain(err, EINVAL, "--user `%s`: want UID[:GID] or NAME[:GROUP]", spec);
 
     unsigned int u, g = 0, ignored;
     if (all_digits(copy)) {
         if (parse_id(copy, &u) < 0)
-            return plain_error(err, EINVAL, "--user `%s`: uid out of range", spec);
+            return husk_error_plain(err, EINVAL, "--user `%s`: uid out of range", spec);
         if (!db_find(passwd, NULL, u, &ignored, &g))
             g = 0;
     } else if (!db_find(passwd, copy, 0, &u, &g)) {
-        return plain_error(err, ENOENT, "--user `%s`: no user `%s` in the container's /etc/passwd",
+        return husk_error_plain(err, ENOENT, "--user `%s`: no user `%s` in the container's /etc/passwd",
                            spec, copy);
     }
     if (grp != NULL) {
         if (all_digits(grp)) {
             if (parse_id(grp, &g) < 0)
-                return plain_error(err, EINVAL, "--user `%s`: gid out of range", spec);
+                return husk_error_plain(err, EINVAL, "--user `%s`: gid out of range", spec);
         } else if (!db_find(group, grp, 0, &g, NULL)) {
-            return plain_error(err, ENOENT,
+            return husk_error_plain(err, ENOENT,
                                "--user `%s`: no group `%s` in the container's /etc/group", spec,
                                grp);
         }
@@ -303,7 +290,7 @@ static int add_cap(ocispec_process *p, const char *name, husk_error_t *err)
 {
     cap_value_t v;
     if (cap_from_name(name, &v) < 0 || !CAP_IS_SUPPORTED(v))
-        return plain_error(err, EINVAL, "--cap `%s`: unknown capability", name);
+        return husk_error_plain(err, EINVAL, "--cap `%s`: unknown capability", name);
     if (p->capabilities == NULL && (p->capabilities = calloc(1, sizeof(*p->capabilities))) == NULL)
         return husk_error_set(err, ENOMEM, "--cap");
     ocispec_capabilities *caps = p->capabilities;
@@ -337,7 +324,7 @@ static int set_additional_gids(ocispec_process *p, char *const *gids, husk_error
         unsigned int g;
         if (parse_id(gids[i], &g) < 0) {
             free(v);
-            return plain_error(err, EINVAL, "--additional-gids `%s`: not a group id", gids[i]);
+            return husk_error_plain(err, EINVAL, "--additional-gids `%s`: not a group id", gids[i]);
         }
         v[i] = g;
     }
@@ -363,7 +350,7 @@ static int replace_args(ocispec_process *p, char *const *args, husk_error_t *err
 static int apply_flags(const struct husk_exec_opts *o, ocispec_process *p, husk_error_t *err)
 {
     if (o->args == NULL || o->args[0] == NULL)
-        return plain_error(err, EINVAL, "exec: missing COMMAND (or --process FILE)");
+        return husk_error_plain(err, EINVAL, "exec: missing COMMAND (or --process FILE)");
     if (replace_args(p, o->args, err) < 0)
         return -1;
     /* exec's own terminal choice, not the container's. */
@@ -395,16 +382,16 @@ static int build_process(struct exec_ctx *c, husk_error_t *err)
     /* husk applies no LSM profile yet (features: apparmor/selinux off):
      * asking for one explicitly must not silently run without it. */
     if (o->apparmor != NULL && o->apparmor[0] != '\0')
-        return plain_error(err, ENOTSUP, "--apparmor `%s`: AppArmor profiles are not supported "
+        return husk_error_plain(err, ENOTSUP, "--apparmor `%s`: AppArmor profiles are not supported "
                            "by husk on this host", o->apparmor);
     if (o->process_label != NULL && o->process_label[0] != '\0')
-        return plain_error(err, ENOTSUP, "--process-label `%s`: SELinux labels are not supported "
+        return husk_error_plain(err, ENOTSUP, "--process-label `%s`: SELinux labels are not supported "
                            "by husk on this host", o->process_label);
     if (o->process_path != NULL) {
         char *perr = NULL;
         p = ocispec_process_parse_file(o->process_path, &perr);
         if (p == NULL) {
-            plain_error(err, EINVAL, "--process `%s`: %s", o->process_path,
+            husk_error_plain(err, EINVAL, "--process `%s`: %s", o->process_path,
                         perr ? perr : "invalid process JSON");
             free(perr);
             return -1;
@@ -423,23 +410,23 @@ static int build_process(struct exec_ctx *c, husk_error_t *err)
     }
     c->proc = p;
     if (p->args == NULL || p->args_len == 0 || p->args[0] == NULL || p->args[0][0] == '\0')
-        return plain_error(err, EINVAL, "process.args: must name a program");
+        return husk_error_plain(err, EINVAL, "process.args: must name a program");
     if (p->cwd == NULL || p->cwd[0] == '\0') {
         free(p->cwd);
         if ((p->cwd = strdup("/")) == NULL)
             return husk_error_set(err, ENOMEM, "cwd");
     }
     if (p->cwd[0] != '/')
-        return plain_error(err, EINVAL, "cwd `%s`: not absolute", p->cwd);
+        return husk_error_plain(err, EINVAL, "cwd `%s`: not absolute", p->cwd);
     if ((!env_has(p, "PATH") && strv_push(&p->env, &p->env_len, DEFAULT_PATH) < 0) ||
         (p->terminal && !env_has(p, "TERM") && strv_push(&p->env, &p->env_len, "TERM=xterm") < 0))
         return husk_error_set(err, ENOMEM, "env");
     if (p->terminal && o->detach && o->console_socket == NULL)
-        return plain_error(err, EINVAL, "--tty with --detach needs --console-socket");
+        return husk_error_plain(err, EINVAL, "--tty with --detach needs --console-socket");
     if (!p->terminal && o->console_socket != NULL)
-        return plain_error(err, EINVAL, "--console-socket `%s`: only with --tty", o->console_socket);
+        return husk_error_plain(err, EINVAL, "--console-socket `%s`: only with --tty", o->console_socket);
     if (o->preserve_fds < 0)
-        return plain_error(err, EINVAL, "--preserve-fds: %d is negative", o->preserve_fds);
+        return husk_error_plain(err, EINVAL, "--preserve-fds: %d is negative", o->preserve_fds);
     return husk_process_attrs_validate(c->config, err);
 }
 
@@ -451,7 +438,7 @@ static int check_preserved_fds(int preserve_fds, husk_error_t *err)
 {
     for (int fd = 3; fd < 3 + preserve_fds; fd++)
         if (fcntl(fd, F_GETFD) < 0 || fd == husk_log_fd())
-            return plain_error(err, EBADF,
+            return husk_error_plain(err, EBADF,
                                "--preserve-fds %d: fd %d was not passed to husk (not open)",
                                preserve_fds, fd);
     return 0;
@@ -474,16 +461,16 @@ static int load_container(struct exec_ctx *c, husk_error_t *err)
     if (strcmp(status, "created") != 0 && strcmp(status, "running") != 0 &&
         !(strcmp(status, "paused") == 0 && o->ignore_paused)) {
         if (strcmp(status, "paused") == 0)
-            return plain_error(err, EBUSY, "container `%s` is paused (resume it, or use "
+            return husk_error_plain(err, EBUSY, "container `%s` is paused (resume it, or use "
                                "--ignore-paused)", o->id);
-        return plain_error(err, ESRCH, "container `%s` is %s: exec needs a created or running "
+        return husk_error_plain(err, ESRCH, "container `%s` is %s: exec needs a created or running "
                            "container", o->id, status);
     }
     const husk_state_record *rec = c->info.rec;
     c->init_pidfd = husk_pidfd_open(rec->pid, 0);
     /* Checked after opening: the pidfd now pins this very process. */
     if (c->init_pidfd < 0 || !init_is(rec))
-        return plain_error(err, ESRCH, "container `%s` is stopped: exec needs a created or "
+        return husk_error_plain(err, ESRCH, "container `%s` is stopped: exec needs a created or "
                            "running container", o->id);
 
     /* The copy in the state dir (kept for hooks) is the config the
@@ -502,7 +489,7 @@ static int load_container(struct exec_ctx *c, husk_error_t *err)
     char *perr = NULL;
     c->config = ocispec_config_parse_file(path, &perr);
     if (c->config == NULL) {
-        plain_error(err, EINVAL, "container `%s`: config `%s`: %s", o->id, path,
+        husk_error_plain(err, EINVAL, "container `%s`: config `%s`: %s", o->id, path,
                     perr ? perr : "invalid");
         free(perr);
         return -1;
@@ -520,7 +507,7 @@ static int load_cgroup(struct exec_ctx *c, husk_error_t *err)
         return -1;
     if (rec->cgroup_path == NULL) {
         if (sub != NULL)
-            return plain_error(err, EINVAL, "--cgroup `%s`: container `%s` has no cgroup", sub,
+            return husk_error_plain(err, EINVAL, "--cgroup `%s`: container `%s` has no cgroup", sub,
                                c->opts->id);
         return husk_cgroup_load(HUSK_CGROUP_DISABLED, NULL, &c->cg, err);
     }
@@ -529,7 +516,7 @@ static int load_cgroup(struct exec_ctx *c, husk_error_t *err)
         while (*sub == '/')
             sub++;
         if (*sub == '\0' || strstr(sub, "..") != NULL)
-            return plain_error(err, EINVAL, "--cgroup `%s`: want a sub-cgroup of the container's",
+            return husk_error_plain(err, EINVAL, "--cgroup `%s`: want a sub-cgroup of the container's",
                                c->opts->cgroup);
         if (asprintf(&path, "%s/%s", rec->cgroup_path, sub) < 0)
             return husk_error_set(err, ENOMEM, "--cgroup");
@@ -594,7 +581,7 @@ static int plan_namespaces(struct exec_ctx *c, husk_error_t *err)
         return husk_error_set(err, errno, "open the container's root `%s`", root);
     /* The pid may have been reused between the pidfd and these opens. */
     if (!init_is(c->info.rec))
-        return plain_error(err, ESRCH, "container `%s` is stopped", c->opts->id);
+        return husk_error_plain(err, ESRCH, "container `%s` is stopped", c->opts->id);
     return 0;
 }
 

@@ -20,19 +20,6 @@
 
 #define STORE_LOCK ".lock"
 
-/* An error that is not a failed syscall: the message stands alone (no
- * strerror), the errno is kept for callers that test it. */
-__attribute__((format(printf, 3, 4))) static int plain_error(husk_error_t *err, int errnum,
-                                                             const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    husk_error_setv(err, 0, fmt, ap);
-    va_end(ap);
-    if (err != NULL && *err != NULL)
-        (*err)->errno_value = errnum;
-    return -errnum;
-}
 
 #define CONTAINER_LOCK "lock"
 
@@ -47,16 +34,16 @@ static bool id_char_ok(char c)
 int husk_store_validate_id(const char *id, husk_error_t *err)
 {
     if (id == NULL || id[0] == '\0')
-        return plain_error(err, EINVAL, "invalid container id ``: must not be empty");
+        return husk_error_plain(err, EINVAL, "invalid container id ``: must not be empty");
     if (strlen(id) > 1024)
-        return plain_error(err, EINVAL, "invalid container id `%.32s...`: longer than 1024",
+        return husk_error_plain(err, EINVAL, "invalid container id `%.32s...`: longer than 1024",
                               id);
     if (id[0] == '.')
-        return plain_error(err, EINVAL, "invalid container id `%s`: must not start with `.`",
+        return husk_error_plain(err, EINVAL, "invalid container id `%s`: must not start with `.`",
                               id);
     for (const char *p = id; *p != '\0'; p++)
         if (!id_char_ok(*p))
-            return plain_error(err, EINVAL,
+            return husk_error_plain(err, EINVAL,
                                "invalid container id `%s`: only [A-Za-z0-9_.+-] allowed", id);
     return 0;
 }
@@ -172,7 +159,7 @@ int husk_store_reserve(husk_store *store, const char *id, husk_container_dir **o
         return -1;
     if (mkdirat(store->root_fd, id, 0711) < 0) {
         if (errno == EEXIST)
-            return plain_error(err, EEXIST, "container `%s` already exists", id);
+            return husk_error_plain(err, EEXIST, "container `%s` already exists", id);
         return husk_error_set(err, errno, "mkdir `%s`", d->path);
     }
     d->dir_fd = openat(store->root_fd, id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -201,13 +188,13 @@ int husk_store_open_container(husk_store *store, const char *id, bool exclusive,
     d->dir_fd = openat(store->root_fd, id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (d->dir_fd < 0) {
         if (errno == ENOENT)
-            return plain_error(err, ENOENT, "container `%s` does not exist", id);
+            return husk_error_plain(err, ENOENT, "container `%s` does not exist", id);
         return husk_error_set(err, errno, "open `%s`", d->path);
     }
     d->lock_fd = openat(d->dir_fd, CONTAINER_LOCK, O_RDWR | O_CLOEXEC);
     if (d->lock_fd < 0) {
         if (errno == ENOENT)
-            return plain_error(err, ENOENT, "container `%s` does not exist", id);
+            return husk_error_plain(err, ENOENT, "container `%s` does not exist", id);
         return husk_error_set(err, errno, "open `%s/%s`", d->path, CONTAINER_LOCK);
     }
     if (flock_retry(d->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
@@ -218,7 +205,7 @@ int husk_store_open_container(husk_store *store, const char *id, bool exclusive,
     if (fstat(d->lock_fd, &st) < 0)
         return husk_error_set(err, errno, "stat `%s/%s`", d->path, CONTAINER_LOCK);
     if (st.st_nlink == 0)
-        return plain_error(err, ENOENT, "container `%s` does not exist", id);
+        return husk_error_plain(err, ENOENT, "container `%s` does not exist", id);
     *out = steal_pointer(&d);
     return 0;
 }
