@@ -23,6 +23,7 @@
 
 #include "process.h"
 #include "seccomp.h"
+#include "terminal.h"
 #include "utils.h"
 
 #ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
@@ -774,40 +775,10 @@ int husk_seccomp_listener_connect(const char *path, int *sock, husk_error_t *err
 int husk_seccomp_listener_send(int sock, int notify_fd, const char *process_state_json,
                                husk_error_t *err)
 {
-    const char *data = process_state_json;
-    size_t len = strlen(data);
-    struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof(control));
-    struct msghdr msg = {
-        .msg_iov = &iov,
-        .msg_iovlen = 1,
-        .msg_control = control.buf,
-        .msg_controllen = sizeof(control.buf),
-    };
-    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cmsg), &notify_fd, sizeof(int));
-    ssize_t n;
-    do
-        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return husk_error_set(err, errno, "send the seccomp notify fd");
-    /* The spec allows more sendmsg calls for the rest, without fds. */
-    while ((size_t) n < len) {
-        ssize_t m = send(sock, data + n, len - (size_t) n, MSG_NOSIGNAL);
-        if (m < 0 && errno == EINTR)
-            continue;
-        if (m < 0)
-            return husk_error_set(err, errno, "send the seccomp container process state");
-        n += m;
-    }
+    /* The spec's containerProcessState, without a NUL: agents parse JSON. */
+    if (husk_send_fd_with_data(sock, notify_fd, process_state_json, strlen(process_state_json),
+                               err) < 0)
+        return husk_error_wrap(err, "seccomp agent");
     return 0;
 }
 

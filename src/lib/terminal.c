@@ -102,12 +102,12 @@ int husk_terminal_set_size(int fd, unsigned short rows, unsigned short cols,
 
 /* ---- passing fds over AF_UNIX ---- */
 
-int husk_terminal_send_fd(int sock, int fd, const char *payload, husk_error_t *err)
+int husk_send_fd_with_data(int sock, int fd, const void *data, size_t len, husk_error_t *err)
 {
-    if (payload == NULL || *payload == '\0')
-        payload = "";
-    /* the NUL terminator goes along: at least one data byte is needed */
-    struct iovec iov = { .iov_base = (void *)payload, .iov_len = strlen(payload) + 1 };
+    /* SCM_RIGHTS needs at least one data byte to travel with */
+    if (len == 0)
+        return husk_error_set(err, EINVAL, "send fd %d over socket: no data to carry it", fd);
+    struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
@@ -131,7 +131,25 @@ int husk_terminal_send_fd(int sock, int fd, const char *payload, husk_error_t *e
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return husk_error_set(err, errno, "send fd %d over socket", fd);
+    /* a stream socket may take less at once: the rest goes without the fd */
+    const char *rest = data;
+    while ((size_t)n < len) {
+        ssize_t m = send(sock, rest + n, len - (size_t)n, MSG_NOSIGNAL);
+        if (m < 0 && errno == EINTR)
+            continue;
+        if (m < 0)
+            return husk_error_set(err, errno, "send the data that goes with fd %d", fd);
+        n += m;
+    }
     return 0;
+}
+
+int husk_terminal_send_fd(int sock, int fd, const char *payload, husk_error_t *err)
+{
+    if (payload == NULL)
+        payload = "";
+    /* the NUL terminator goes along, so even "" carries the fd */
+    return husk_send_fd_with_data(sock, fd, payload, strlen(payload) + 1, err);
 }
 
 /* Takes the first fd of the message and closes any others, so that a

@@ -8,6 +8,7 @@
 #ifndef HUSK_TERMINAL_H
 #define HUSK_TERMINAL_H
 
+#include <stddef.h>
 #include <termios.h>
 
 #include "error.h"
@@ -35,6 +36,10 @@ int husk_terminal_make_controlling(int slave, husk_error_t *err);
  * process.consoleSize. */
 int husk_terminal_set_size(int fd, unsigned short rows, unsigned short cols,
                            husk_error_t *err);
+
+/* Sends fd over an AF_UNIX socket (SCM_RIGHTS) with len > 0 bytes of data:
+ * the first sendmsg carries the fd, the rest of the data follows without. */
+int husk_send_fd_with_data(int sock, int fd, const void *data, size_t len, husk_error_t *err);
 
 /* Sends `fd` over the AF_UNIX socket `sock` as SCM_RIGHTS with `payload` as
  * the data bytes (a name for the fd; NULL or "" sends a single NUL byte,
