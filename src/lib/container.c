@@ -55,29 +55,6 @@ static int parse_manager(const char *name, enum husk_cgroup_manager *out, husk_e
     return husk_cgroup_manager_parse(name != NULL ? name : "cgroupfs", out, err);
 }
 
-/* Writes --pid-file atomically: a temporary file next to it, renamed. */
-static int write_pid_file(const char *path, pid_t pid, husk_error_t *err)
-{
-    cleanup_free char *copy = strdup(path);
-    if (copy == NULL)
-        return husk_error_set(err, ENOMEM, "--pid-file");
-    char *slash = strrchr(copy, '/');
-    const char *dir = ".", *base = copy;
-    if (slash != NULL) {
-        *slash = '\0';
-        dir = copy[0] ? copy : "/";
-        base = slash + 1;
-    }
-    cleanup_close int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return husk_error_set(err, errno, "--pid-file: open directory `%s`", dir);
-    char buf[32];
-    int len = snprintf(buf, sizeof(buf), "%d", (int) pid);
-    if (husk_write_file_atomic_at(dfd, base, buf, (size_t) len, 0644, err) < 0)
-        return husk_error_wrap(err, "--pid-file `%s`", path);
-    return 0;
-}
-
 static bool init_alive(const husk_state_record *rec)
 {
     uint64_t start;
@@ -598,7 +575,7 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
     if (save_state(c, false, err) < 0)
         return -1;
     if (o->pid_file != NULL) {
-        if (write_pid_file(o->pid_file, c->pid, err) < 0)
+        if (husk_write_pid_file(o->pid_file, c->pid, err) < 0)
             return -1;
         c->pid_file_written = true;
     }

@@ -803,28 +803,6 @@ static int wait_exec(struct exec_ctx *c, husk_error_t *err)
     }
 }
 
-static int write_pid_file(const char *path, pid_t pid, husk_error_t *err)
-{
-    cleanup_free char *copy = strdup(path);
-    if (copy == NULL)
-        return husk_error_set(err, ENOMEM, "--pid-file");
-    char *slash = strrchr(copy, '/');
-    const char *dir = ".", *base = copy;
-    if (slash != NULL) {
-        *slash = '\0';
-        dir = copy[0] ? copy : "/";
-        base = slash + 1;
-    }
-    cleanup_close int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return husk_error_set(err, errno, "--pid-file: open directory `%s`", dir);
-    char buf[32];
-    int len = snprintf(buf, sizeof(buf), "%d", (int) pid);
-    if (husk_write_file_atomic_at(dfd, base, buf, (size_t) len, 0644, err) < 0)
-        return husk_error_wrap(err, "--pid-file `%s`", path);
-    return 0;
-}
-
 /* Foreground: forwards signals, proxies the pty when there is no console
  * socket, and returns the exit status. */
 static int foreground_wait(struct exec_ctx *c, int sfd, int *exit_status, husk_error_t *err)
@@ -931,7 +909,7 @@ int husk_exec(const struct husk_exec_opts *opts, int *exit_status, husk_error_t 
     if (ret == 0)
         ret = wait_exec(&c, err);
     if (ret == 0 && opts->pid_file != NULL)
-        ret = write_pid_file(opts->pid_file, c.child, err);
+        ret = husk_write_pid_file(opts->pid_file, c.child, err);
     if (ret < 0) {
         kill_child(&c);
     } else if (!opts->detach) {

@@ -140,3 +140,25 @@ int husk_mkdir_p(const char *path, mode_t mode, husk_error_t *err)
         return husk_error_set(err, errno, "mkdir `%s`", copy);
     return 0;
 }
+
+int husk_write_pid_file(const char *path, pid_t pid, husk_error_t *err)
+{
+    cleanup_free char *copy = strdup(path);
+    if (copy == NULL)
+        return husk_error_set(err, ENOMEM, "--pid-file");
+    char *slash = strrchr(copy, '/');
+    const char *dir = ".", *base = copy;
+    if (slash != NULL) {
+        *slash = '\0';
+        dir = copy[0] ? copy : "/";
+        base = slash + 1;
+    }
+    cleanup_close int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return husk_error_set(err, errno, "--pid-file: open directory `%s`", dir);
+    char buf[32];
+    int len = snprintf(buf, sizeof(buf), "%d", (int) pid);
+    if (husk_write_file_atomic_at(dfd, base, buf, (size_t) len, 0644, err) < 0)
+        return husk_error_wrap(err, "--pid-file `%s`", path);
+    return 0;
+}

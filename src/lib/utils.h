@@ -40,6 +40,10 @@ int husk_write_all(int fd, const void *buf, size_t len);
 int husk_write_file_atomic_at(int dirfd, const char *name, const void *buf, size_t len,
                               mode_t mode, husk_error_t *err);
 
+/* Writes --pid-file (just the number, as runc) atomically: a temporary
+ * file next to it, renamed. Errors name the flag and the path. */
+int husk_write_pid_file(const char *path, pid_t pid, husk_error_t *err);
+
 /* mkdir -p. */
 int husk_mkdir_p(const char *path, mode_t mode, husk_error_t *err);
 
