@@ -15,13 +15,13 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <yajl/yajl_gen.h>
 
 #include "cgroup.h"
 #include "fds.h"
+#include "foreground.h"
 #include "hooks.h"
 #include "log.h"
 #include "namespaces.h"
@@ -706,85 +706,6 @@ int husk_container_delete(const char *root, const char *id, bool force, husk_err
 
 /* ---------- run ---------- */
 
-struct proxy {
-    bool active;
-    bool raw;
-    struct termios saved;
-};
-
-static void forward_signal(int pidfd, int sig, struct proxy *px, int pty)
-{
-    if (sig == SIGCHLD)
-        return;
-    if (sig == SIGWINCH && px->active) {
-        husk_terminal_copy_size(STDIN_FILENO, pty);
-        return;
-    }
-    husk_pidfd_send_signal(pidfd, sig, NULL, 0);
-}
-
-static void drain_pty(int pty)
-{
-    int fl = fcntl(pty, F_GETFL);
-    fcntl(pty, F_SETFL, fl | O_NONBLOCK);
-    while (husk_terminal_pump(pty, STDOUT_FILENO) > 0)
-        ;
-}
-
-/* Waits for the container, forwarding signals and proxying the terminal. */
-static int foreground_wait(struct create_ctx *c, int sfd, int *exit_status, husk_error_t *err)
-{
-    struct proxy px = { .active = c->pty_master >= 0 && c->opts->console_socket == NULL };
-    if (px.active && isatty(STDIN_FILENO)) {
-        if (husk_terminal_raw_mode(STDIN_FILENO, &px.saved, NULL) == 0)
-            px.raw = true;
-    }
-    bool stdin_open = px.active;
-    bool pty_open = px.active;
-    int ret = 0;
-    for (;;) {
-        struct pollfd p[4] = {
-            { .fd = c->pidfd, .events = POLLIN },
-            { .fd = sfd, .events = POLLIN },
-            { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
-            { .fd = pty_open ? c->pty_master : -1, .events = POLLIN },
-        };
-        if (poll(p, 4, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            ret = husk_error_set(err, errno, "wait for the container");
-            break;
-        }
-        if (p[1].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            while (read(sfd, &si, sizeof(si)) == sizeof(si))
-                forward_signal(c->pidfd, (int) si.ssi_signo, &px, c->pty_master);
-        }
-        if (p[3].revents & (POLLIN | POLLHUP | POLLERR)) {
-            if (husk_terminal_pump(c->pty_master, STDOUT_FILENO) <= 0 && errno != EAGAIN)
-                pty_open = false;
-        }
-        if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-            if (husk_terminal_pump(STDIN_FILENO, c->pty_master) <= 0 && errno != EAGAIN)
-                stdin_open = false;
-        }
-        if (p[0].revents & POLLIN) {
-            siginfo_t info = { 0 };
-            if (waitid((idtype_t) P_PIDFD, (id_t) c->pidfd, &info, WEXITED) < 0) {
-                ret = husk_error_set(err, errno, "wait for the container");
-                break;
-            }
-            *exit_status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
-            if (pty_open)
-                drain_pty(c->pty_master);
-            break;
-        }
-    }
-    if (px.raw)
-        husk_terminal_restore(STDIN_FILENO, &px.saved);
-    return ret;
-}
-
 /* The end of a foreground run: deletes the container unless someone
  * (delete --force) already did. */
 static int delete_after_run(husk_store *store, const char *id, husk_error_t *warn,
@@ -837,7 +758,8 @@ int husk_container_run(const struct husk_create_opts *opts, int *exit_status, hu
     /* While it runs, the container is everyone's: kill, state, delete -f. */
     husk_container_dir_free(c.dir);
     c.dir = NULL;
-    ret = foreground_wait(&c, sfd, exit_status, err);
+    int proxied_pty = opts->console_socket == NULL ? c.pty_master : -1;
+    ret = husk_foreground_wait(c.pidfd, sfd, proxied_pty, "container", exit_status, err);
     if (ret == 0 && !opts->keep)
         ret = delete_after_run(c.store, opts->id, warn, err);
     create_ctx_release(&c);

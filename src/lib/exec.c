@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,12 +16,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "container.h"
 #include "fds.h"
+#include "foreground.h"
 #include "log.h"
 #include "process.h"
 #include "process_attrs.h"
@@ -803,70 +802,6 @@ static int wait_exec(struct exec_ctx *c, husk_error_t *err)
     }
 }
 
-/* Foreground: forwards signals, proxies the pty when there is no console
- * socket, and returns the exit status. */
-static int foreground_wait(struct exec_ctx *c, int sfd, int *exit_status, husk_error_t *err)
-{
-    bool proxy = c->pty_master >= 0 && c->opts->console_socket == NULL;
-    struct termios saved;
-    bool raw = proxy && isatty(STDIN_FILENO) &&
-               husk_terminal_raw_mode(STDIN_FILENO, &saved, NULL) == 0;
-    if (proxy && isatty(STDIN_FILENO))
-        husk_terminal_copy_size(STDIN_FILENO, c->pty_master);
-    bool stdin_open = proxy, pty_open = proxy;
-    int ret = 0;
-    for (;;) {
-        struct pollfd p[4] = {
-            { .fd = c->child_pidfd, .events = POLLIN },
-            { .fd = sfd, .events = POLLIN },
-            { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
-            { .fd = pty_open ? c->pty_master : -1, .events = POLLIN },
-        };
-        if (poll(p, 4, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            ret = husk_error_set(err, errno, "wait for the exec process");
-            break;
-        }
-        if (p[1].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-                int sig = (int) si.ssi_signo;
-                if (sig == SIGCHLD)
-                    continue;
-                if (sig == SIGWINCH && proxy)
-                    husk_terminal_copy_size(STDIN_FILENO, c->pty_master);
-                else
-                    husk_pidfd_send_signal(c->child_pidfd, sig, NULL, 0);
-            }
-        }
-        if ((p[3].revents & (POLLIN | POLLHUP | POLLERR)) &&
-            husk_terminal_pump(c->pty_master, STDOUT_FILENO) <= 0 && errno != EAGAIN)
-            pty_open = false;
-        if ((p[2].revents & (POLLIN | POLLHUP | POLLERR)) &&
-            husk_terminal_pump(STDIN_FILENO, c->pty_master) <= 0 && errno != EAGAIN)
-            stdin_open = false;
-        if (p[0].revents & POLLIN) {
-            siginfo_t info = { 0 };
-            if (waitid((idtype_t) P_PIDFD, (id_t) c->child_pidfd, &info, WEXITED) < 0) {
-                ret = husk_error_set(err, errno, "wait for the exec process");
-                break;
-            }
-            husk_close_fd(&c->child_pidfd);
-            *exit_status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
-            if (pty_open) {
-                fcntl(c->pty_master, F_SETFL, fcntl(c->pty_master, F_GETFL) | O_NONBLOCK);
-                while (husk_terminal_pump(c->pty_master, STDOUT_FILENO) > 0)
-                    ;
-            }
-            break;
-        }
-    }
-    if (raw)
-        husk_terminal_restore(STDIN_FILENO, &saved);
-    return ret;
-}
-
 static int prepare(struct exec_ctx *c, husk_error_t *err)
 {
     if (check_preserved_fds(c->opts->preserve_fds, err) < 0 || load_container(c, err) < 0 ||
@@ -914,10 +849,14 @@ int husk_exec(const struct husk_exec_opts *opts, int *exit_status, husk_error_t 
         kill_child(&c);
     } else if (!opts->detach) {
         cleanup_close int sfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+        int proxied_pty = opts->console_socket == NULL ? c.pty_master : -1;
         if (sfd < 0)
             ret = husk_error_set(err, errno, "signalfd");
         else
-            ret = foreground_wait(&c, sfd, exit_status, err);
+            ret = husk_foreground_wait(c.child_pidfd, sfd, proxied_pty, "exec process",
+                                       exit_status, err);
+        if (ret == 0)
+            husk_close_fd(&c.child_pidfd);
     }
     if (blocked)
         sigprocmask(SIG_SETMASK, &old, NULL);
