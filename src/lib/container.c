@@ -791,12 +791,8 @@ int husk_container_start(const char *root, const char *id, husk_error_t *warn, h
 {
     cleanup_store husk_store *store = NULL;
     cleanup_container_dir husk_container_dir *dir = NULL;
-    if (husk_store_validate_id(id, err) < 0)
+    if (husk_store_open_for(root, id, &store, err) < 0)
         return -1;
-    if (husk_store_open(root, false, &store, err) < 0) {
-        husk_error_free(err);
-        return husk_error_plain(err, ENOENT, "container `%s` does not exist", id);
-    }
     if (husk_store_open_container(store, id, true, &dir, err) < 0)
         return -1;
     cleanup_state_record husk_state_record *rec = NULL;
@@ -848,12 +844,8 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
 {
     cleanup_store husk_store *store = NULL;
     cleanup_container_dir husk_container_dir *dir = NULL;
-    if (husk_store_validate_id(id, err) < 0)
+    if (husk_store_open_for(root, id, &store, err) < 0)
         return -1;
-    if (husk_store_open(root, false, &store, err) < 0) {
-        husk_error_free(err);
-        return husk_error_plain(err, ENOENT, "container `%s` does not exist", id);
-    }
     if (husk_store_open_container(store, id, false, &dir, err) < 0)
         return -1;
     cleanup_state_record husk_state_record *rec = NULL;
@@ -919,12 +911,8 @@ int husk_container_info_load(const char *root, const char *id, husk_container_in
                              husk_error_t *err)
 {
     cleanup_store husk_store *store = NULL;
-    if (husk_store_validate_id(id, err) < 0)
+    if (husk_store_open_for(root, id, &store, err) < 0)
         return -1;
-    if (husk_store_open(root, false, &store, err) < 0) {
-        husk_error_free(err);
-        return husk_error_plain(err, ENOENT, "container `%s` does not exist", id);
-    }
     return info_load_at(store, id, out, err);
 }
 

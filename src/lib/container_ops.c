@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,19 +18,6 @@
 #include "state_store.h"
 #include "syscalls.h"
 #include "utils.h"
-
-/* An error that is not a failed syscall; the errno is kept for callers. */
-__attribute__((format(printf, 3, 4))) static int ops_error(husk_error_t *err, int errnum,
-                                                           const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    husk_error_setv(err, 0, fmt, ap);
-    va_end(ap);
-    if (err != NULL && *err != NULL)
-        (*err)->errno_value = errnum;
-    return -errnum;
-}
 
 /* A container loaded under its lock, with a handle on its cgroup. */
 struct loaded {
@@ -56,14 +42,8 @@ static int load_locked(const char *root, const char *id, bool exclusive, struct 
                        husk_error_t *err)
 {
     memset(l, 0, sizeof *l);
-    if (husk_store_validate_id(id, err) < 0)
+    if (husk_store_open_for(root, id, &l->store, err) < 0)
         return -1;
-    if (husk_store_open(root, false, &l->store, err) < 0) {
-        if ((*err)->errno_value != ENOENT)
-            return -1;
-        husk_error_free(err);
-        return ops_error(err, ENOENT, "container `%s` does not exist", id);
-    }
     if (husk_store_open_container(l->store, id, exclusive, &l->dir, err) < 0)
         return -1;
     /* The status comes from the lifecycle's own rules (created / running /
@@ -99,7 +79,7 @@ int husk_container_update(const char *root, const char *id, const ocispec_resour
     if (load_locked(root, id, true, &l, err) < 0)
         return -1;
     if (!has_live_init(&l))
-        return ops_error(err, EINVAL, "container `%s` is %s: cannot update the resources of a "
+        return husk_error_plain(err, EINVAL, "container `%s` is %s: cannot update the resources of a "
                                       "container that is not running",
                          id, l.info.status);
     if (husk_cgroup_update(l.cg, res, err) < 0)
@@ -115,7 +95,7 @@ int husk_container_pause(const char *root, const char *id, husk_error_t *err)
     if (load_locked(root, id, true, &l, err) < 0)
         return -1;
     if (!status_is(&l, "running") && !status_is(&l, "created"))
-        return ops_error(err, EINVAL, "container `%s`: container not running (status %s)", id,
+        return husk_error_plain(err, EINVAL, "container `%s`: container not running (status %s)", id,
                          l.info.status);
     if (husk_cgroup_freeze(l.cg, true, err) < 0)
         return husk_error_wrap(err, "container `%s`", id);
@@ -133,7 +113,7 @@ int husk_container_resume(const char *root, const char *id, husk_error_t *err)
     if (!frozen && status_is(&l, "created") && husk_cgroup_is_frozen(l.cg, &frozen, err) < 0)
         return husk_error_wrap(err, "container `%s`", id);
     if (!frozen)
-        return ops_error(err, EINVAL, "container `%s`: container not paused (status %s)", id,
+        return husk_error_plain(err, EINVAL, "container `%s`: container not paused (status %s)", id,
                          l.info.status);
     if (husk_cgroup_freeze(l.cg, false, err) < 0)
         return husk_error_wrap(err, "container `%s`", id);
@@ -153,7 +133,7 @@ int husk_container_pids(const char *root, const char *id, pid_t **pids, size_t *
     if (load_locked(root, id, false, &l, err) < 0)
         return -1;
     if (status_is(&l, "creating"))
-        return ops_error(err, EBUSY, "container `%s` is still being created", id);
+        return husk_error_plain(err, EBUSY, "container `%s` is still being created", id);
     if (husk_cgroup_pids(l.cg, pids, n, err) < 0)
         return husk_error_wrap(err, "container `%s`", id);
     return 0;
@@ -167,7 +147,7 @@ int husk_container_stats(const char *root, const char *id, struct husk_cgroup_st
     if (load_locked(root, id, false, &l, err) < 0)
         return -1;
     if (!has_live_init(&l))
-        return ops_error(err, ESRCH, "container `%s`: container not running (status %s)", id,
+        return husk_error_plain(err, ESRCH, "container `%s`: container not running (status %s)", id,
                          l.info.status);
     if (husk_cgroup_stats(l.cg, out, err) < 0)
         return husk_error_wrap(err, "container `%s`", id);
@@ -305,7 +285,7 @@ int husk_events_open(const char *root, const char *id, husk_events **out, husk_e
     if (load_locked(root, id, false, &l, err) < 0)
         return -1;
     if (!has_live_init(&l))
-        return ops_error(err, ESRCH, "container `%s`: container not running (status %s)", id,
+        return husk_error_plain(err, ESRCH, "container `%s`: container not running (status %s)", id,
                          l.info.status);
     husk_events *ev = calloc(1, sizeof *ev);
     if (ev == NULL)
@@ -324,10 +304,10 @@ int husk_events_open(const char *root, const char *id, husk_events **out, husk_e
     bool zombie = false;
     if (ev->pidfd < 0 || husk_proc_start_time(l.info.rec->pid, &start, &zombie, NULL) < 0 ||
         start != l.info.rec->pid_start)
-        return ops_error(err, ESRCH, "container `%s`: container not running", id);
+        return husk_error_plain(err, ESRCH, "container `%s`: container not running", id);
     ev->cg = steal_pointer(&l.cg);
     if (l.info.rec->cgroup_path == NULL)
-        return ops_error(err, ENOTSUP,
+        return husk_error_plain(err, ENOTSUP,
                          "container `%s` runs without cgroups (--cgroup-manager disabled): no "
                          "events to report",
                          id);
@@ -385,7 +365,7 @@ int husk_events_next(husk_events *ev, int interval_ms, enum husk_event_kind *wha
                      husk_error_t *err)
 {
     if (interval_ms <= 0)
-        return ops_error(err, EINVAL, "events: interval must be positive, got %d ms", interval_ms);
+        return husk_error_plain(err, EINVAL, "events: interval must be positive, got %d ms", interval_ms);
     if (ev->next_tick.tv_sec == 0 && ev->next_tick.tv_nsec == 0) {
         clock_gettime(CLOCK_MONOTONIC, &ev->next_tick);
         timespec_add_ms(&ev->next_tick, interval_ms);

@@ -500,3 +500,16 @@ char *husk_rfc3339_now(void)
         return NULL;
     return out;
 }
+
+int husk_store_open_for(const char *root, const char *id, husk_store **out, husk_error_t *err)
+{
+    if (husk_store_validate_id(id, err) < 0)
+        return -1;
+    if (husk_store_open(root, false, out, err) < 0) {
+        if ((*err)->errno_value != ENOENT)
+            return -1;
+        husk_error_free(err);
+        return husk_error_plain(err, ENOENT, "container `%s` does not exist", id);
+    }
+    return 0;
+}

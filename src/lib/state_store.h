@@ -64,6 +64,10 @@ int husk_store_validate_id(const char *id, husk_error_t *err);
 
 /* Opens (create: making it, mode 0700) the store at root. */
 int husk_store_open(const char *root, bool create, husk_store **out, husk_error_t *err);
+/* For commands on one existing container: checks the id, then opens the
+ * store; a store that is not there means "container `id` does not exist"
+ * (ENOENT). */
+int husk_store_open_for(const char *root, const char *id, husk_store **out, husk_error_t *err);
 void husk_store_free(husk_store *store);
 void husk_store_free_ptr(husk_store **store);
 #define cleanup_store __attribute__((cleanup(husk_store_free_ptr)))
