@@ -884,8 +884,8 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
 
 /* ---------- state and list ---------- */
 
-static int info_load_at(husk_store *store, const char *id, husk_container_info *out,
-                        husk_error_t *err)
+int husk_container_info_load_at(husk_store *store, const char *id, husk_container_info *out,
+                                husk_error_t *err)
 {
     cleanup_close int dfd = openat(store->root_fd, id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0) {
@@ -913,7 +913,7 @@ int husk_container_info_load(const char *root, const char *id, husk_container_in
     cleanup_store husk_store *store = NULL;
     if (husk_store_open_for(root, id, &store, err) < 0)
         return -1;
-    return info_load_at(store, id, out, err);
+    return husk_container_info_load_at(store, id, out, err);
 }
 
 void husk_container_info_clear(husk_container_info *info)
@@ -998,7 +998,7 @@ int husk_container_list(const char *root, husk_container_info **out, size_t *n, 
     size_t used = 0;
     for (size_t i = 0; i < count; i++) {
         cleanup_error husk_error_t ignored = NULL;
-        if (info_load_at(store, ids[i], &v[used], &ignored) == 0)
+        if (husk_container_info_load_at(store, ids[i], &v[used], &ignored) == 0)
             used++;
     }
     *out = v;

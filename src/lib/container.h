@@ -61,6 +61,9 @@ typedef struct husk_container_info {
 
 int husk_container_info_load(const char *root, const char *id, husk_container_info *out,
                              husk_error_t *err);
+/* The same, in a store the caller has open already. */
+int husk_container_info_load_at(husk_store *store, const char *id, husk_container_info *out,
+                                husk_error_t *err);
 void husk_container_info_clear(husk_container_info *info);
 
 /* `husk state` JSON (runc's fields: ociVersion id pid status bundle rootfs

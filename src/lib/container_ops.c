@@ -48,7 +48,7 @@ static int load_locked(const char *root, const char *id, bool exclusive, struct 
         return -1;
     /* The status comes from the lifecycle's own rules (created / running /
      * paused / stopped), read while we hold the lock. */
-    if (husk_container_info_load(root, id, &l->info, err) < 0)
+    if (husk_container_info_load_at(l->store, id, &l->info, err) < 0)
         return -1;
     const husk_state_record *rec = l->info.rec;
     enum husk_cgroup_manager manager;
