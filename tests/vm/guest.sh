@@ -5,6 +5,8 @@
 # `# vm-file-end: NAME STATUS` so that the host can count each file's TAP.
 set -u
 export HUSK=$1
+# tests that skip on a host lacking systemd, cgroup v2 or AppArmor must fail here
+export HUSK_VMLANE=1
 shift
 # husk commands start ~40x slower under software emulation
 export HUSK_TIMEOUT=${HUSK_TIMEOUT:-120}
