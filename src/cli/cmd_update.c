@@ -10,12 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "container_ops.h"
 #include "ocispec.h"
 #include "utils.h"
+
+#define RESCTRL_MOUNT "/sys/fs/resctrl"
+#ifndef RDTGROUP_SUPER_MAGIC
+#define RDTGROUP_SUPER_MAGIC 0x7655821
+#endif
 
 enum {
     OPT_MEMORY = 256,
@@ -26,6 +32,7 @@ enum {
     OPT_CPU_SHARES,
     OPT_CPU_QUOTA,
     OPT_CPU_PERIOD,
+    OPT_CPU_BURST,
     OPT_CPU_RT_PERIOD,
     OPT_CPU_RT_RUNTIME,
     OPT_CPUSET_CPUS,
@@ -47,6 +54,7 @@ static const struct option update_options[] = {
     { "cpu-shares", required_argument, NULL, OPT_CPU_SHARES },
     { "cpu-quota", required_argument, NULL, OPT_CPU_QUOTA },
     { "cpu-period", required_argument, NULL, OPT_CPU_PERIOD },
+    { "cpu-burst", required_argument, NULL, OPT_CPU_BURST },
     { "cpu-rt-period", required_argument, NULL, OPT_CPU_RT_PERIOD },
     { "cpu-rt-runtime", required_argument, NULL, OPT_CPU_RT_RUNTIME },
     { "cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS },
@@ -78,11 +86,12 @@ static void print_update_help(void)
            "  --cpu-share(s) N            CPU shares (relative weight)\n"
            "  --cpu-quota N               CFS quota in microseconds per period (-1: none)\n"
            "  --cpu-period N              CFS period in microseconds\n"
+           "  --cpu-burst N               CFS burst in microseconds (at most the quota)\n"
            "  --cpu-rt-period N           realtime period in microseconds\n"
            "  --cpu-rt-runtime N          realtime runtime in microseconds per period\n"
            "  --cpuset-cpus LIST          CPUs to run on (0-3,5)\n"
            "  --cpuset-mems LIST          memory nodes to use\n"
-           "  --pids-limit N              maximum number of processes\n"
+           "  --pids-limit N              maximum number of processes (-1: none; 0: unchanged)\n"
            "  --blkio-weight N            block I/O weight, 10 to 1000\n"
            "  --l3-cache-schema S         Intel RDT L3 cache schema\n"
            "  --mem-bw-schema S           Intel RDT memory bandwidth schema\n"
@@ -286,7 +295,10 @@ static int apply_flag(ocispec_resources *res, int opt, const char *value, husk_e
             return husk_error_set(err, ENOMEM, "update");
         if (parse_int(flag, value, &i, err) < 0)
             return -1;
-        p->has_limit = true, p->limit = i;
+        /* runc's flag: 0 (its default) leaves the limit as it is; -1
+         * removes it */
+        if (i != 0)
+            p->has_limit = true, p->limit = i;
         return 0;
     }
     case OPT_BLKIO_WEIGHT: {
@@ -319,6 +331,11 @@ static int apply_flag(ocispec_resources *res, int opt, const char *value, husk_e
         if (parse_uint(flag, value, UINT64_MAX, &u, err) < 0)
             return -1;
         c->has_period = true, c->period = u;
+        return 0;
+    case OPT_CPU_BURST:
+        if (parse_uint(flag, value, UINT64_MAX, &u, err) < 0)
+            return -1;
+        c->has_burst = true, c->burst = u;
         return 0;
     case OPT_CPU_RT_PERIOD:
         if (parse_uint(flag, value, UINT64_MAX, &u, err) < 0)
@@ -367,6 +384,29 @@ static int build_resources(const char *resources_file, const struct flag_value *
     return 0;
 }
 
+/* Intel RDT schemas live in the resctrl filesystem. Without it mounted
+ * there is nothing to write them to (runc refuses the same way); with it,
+ * the container would need a resctrl group of its own, which only
+ * linux.intelRdt at create time could have made, and husk does not make
+ * one yet. Either way: refused before anything changes. */
+static int refuse_intel_rdt(struct husk_global *g, const char *flag)
+{
+    cleanup_error husk_error_t err = NULL;
+    struct statfs fs;
+    if (statfs(RESCTRL_MOUNT, &fs) < 0 || (unsigned long) fs.f_type != RDTGROUP_SUPER_MAGIC)
+        husk_error_plain(&err, ENOTSUP,
+                         "update: --%s: Intel RDT is not available: resctrl is not mounted at "
+                         RESCTRL_MOUNT,
+                         flag);
+    else
+        husk_error_plain(&err, ENOTSUP,
+                         "update: --%s: Intel RDT is not enabled for this container (husk does "
+                         "not place containers in resctrl groups; linux.intelRdt is not "
+                         "supported)",
+                         flag);
+    return husk_cli_fail(g, &err);
+}
+
 int cmd_update(struct husk_global *g, int argc, char **argv)
 {
     const char *resources_file = NULL;
@@ -383,11 +423,7 @@ int cmd_update(struct husk_global *g, int argc, char **argv)
             return 0;
         case OPT_L3_CACHE_SCHEMA:
         case OPT_MEM_BW_SCHEMA:
-            /* husk manages no resctrl group: nothing could carry the schema. */
-            return husk_cli_usage_error(argv[0],
-                                        "--%s: Intel RDT is not enabled for this container "
-                                        "(husk does not manage resctrl groups)",
-                                        flag_name(c));
+            return refuse_intel_rdt(g, flag_name(c));
         case '?':
         case ':':
             return husk_cli_option_error(argv[0], c, argv);

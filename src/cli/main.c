@@ -64,16 +64,6 @@ static const char *feature_sign(bool built_in)
 
 static void print_version(void)
 {
-#ifdef HAVE_SELINUX
-    const bool selinux = true;
-#else
-    const bool selinux = false;
-#endif
-#ifdef HAVE_APPARMOR
-    const bool apparmor = true;
-#else
-    const bool apparmor = false;
-#endif
 #ifdef HAVE_SYSTEMD
     const bool systemd = true;
 #else
@@ -86,9 +76,10 @@ static void print_version(void)
     printf("spec: %s\n", OCI_SPEC_VERSION);
     if (scmp != NULL)
         printf("libseccomp: %u.%u.%u\n", scmp->major, scmp->minor, scmp->micro);
-    /* seccomp, libcap and yajl are required by configure, so always "+". */
-    printf("+SECCOMP %sSELINUX %sAPPARMOR +CAP %sSYSTEMD +YAJL\n", feature_sign(selinux),
-           feature_sign(apparmor), feature_sign(systemd));
+    /* seccomp, libcap and yajl are required by configure, and SELinux and
+     * AppArmor labels use the kernel's interface (lsm.c) in every build,
+     * so always "+". */
+    printf("+SECCOMP +SELINUX +APPARMOR +CAP %sSYSTEMD +YAJL\n", feature_sign(systemd));
 }
 
 /* ---- --help ---- */

@@ -3,6 +3,7 @@
  * Resource translation lives in cgroup_resources.c. */
 #define _GNU_SOURCE
 #include "cgroup_internal.h"
+#include "cgroup_systemd.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -320,6 +321,19 @@ int husk_cgroup_manager_parse(const char *name, enum husk_cgroup_manager *out,
                           name != NULL ? name : "");
 }
 
+const char *husk_cgroup_manager_name(enum husk_cgroup_manager m)
+{
+    switch (m) {
+    case HUSK_CGROUP_SYSTEMD:
+        return "systemd";
+    case HUSK_CGROUP_DISABLED:
+        return "disabled";
+    case HUSK_CGROUP_CGROUPFS:
+        break;
+    }
+    return "cgroupfs";
+}
+
 /* Joins the components of raw onto "/" dropping empty and "." ones;
  * refuses "..". */
 static int normalise_path(const char *raw, const char *field, char **out, husk_error_t *err)
@@ -390,6 +404,7 @@ void husk_cgroup_free(husk_cgroup *cg)
     }
     free(cg->dirs);
     free(cg->path);
+    cg_systemd_free(cg->sd);
     free(cg);
 }
 
@@ -436,13 +451,6 @@ static int new_handle(enum husk_cgroup_manager manager, const char *path, husk_c
     return 0;
 }
 
-static int refuse_systemd(husk_error_t *err)
-{
-    return husk_error_set(err, ENOTSUP,
-                          "the systemd cgroup manager is not supported yet "
-                          "(use --cgroup-manager cgroupfs or disabled)");
-}
-
 const char *husk_cgroup_path(const husk_cgroup *cg)
 {
     return cg != NULL ? cg->path : NULL;
@@ -451,6 +459,9 @@ const char *husk_cgroup_path(const husk_cgroup *cg)
 int husk_cgroup_v2_fd(husk_cgroup *cg)
 {
     if (cg == NULL || cg->layout != HUSK_CGROUP_LAYOUT_V2)
+        return -1;
+    /* A scope is made with its first process in it (husk_cgroup_enter). */
+    if (cg->manager == HUSK_CGROUP_SYSTEMD && (cg->sd == NULL || !cg->sd->started))
         return -1;
     struct cg_dir *d = cg_dir_v2(cg);
     return d != NULL ? d->fd : -1;
@@ -578,6 +589,16 @@ int husk_cgroup_destroy(husk_cgroup *cg, husk_error_t *err)
 {
     if (cg == NULL || cg->manager == HUSK_CGROUP_DISABLED)
         return 0;
+    if (cg->manager == HUSK_CGROUP_SYSTEMD) {
+        /* A scope systemd never accepted from us (UnitExists: someone
+         * else's) is not ours to stop or remove. */
+        if (cg->sd == NULL || !cg->sd->started)
+            return 0;
+        if (cg_sd_stop_unit(cg->sd->unit, err) < 0)
+            return husk_error_wrap(err, "remove cgroup `%s`", cg->path);
+        /* systemd removes the scope's cgroup with the scope; what the
+         * container made below it goes the usual way if anything is left. */
+    }
     int ret = 0;
     for (size_t i = 0; i < cg->n_dirs; i++) {
         husk_close_fd(&cg->dirs[i].fd);
@@ -703,12 +724,181 @@ static uint32_t v2_controllers_to_enable(const struct cg_host *host,
     return cg_v2_needed_controllers(res) & v2->controllers;
 }
 
+/* ---------- the systemd driver (cgroup_systemd.c does the D-Bus side) ---------- */
+
+static int systemd_host_ok(const struct cg_host *host, husk_error_t *err)
+{
+    if (cg_sd_check_running(err) < 0)
+        return -1;
+    /* Hybrid and v1 hosts would need the scope's cgroup in every v1
+     * hierarchy kept in step with systemd's; husk does not do that. */
+    if (host->layout != HUSK_CGROUP_LAYOUT_V2)
+        return husk_error_plain(err, ENOTSUP,
+                                "the systemd cgroup manager needs a pure cgroup v2 host; this "
+                                "host has %s cgroups (use --cgroup-manager cgroupfs)",
+                                host->layout == HUSK_CGROUP_LAYOUT_HYBRID ? "hybrid v1+v2"
+                                : host->layout == HUSK_CGROUP_LAYOUT_V1   ? "v1"
+                                                                          : "no");
+    return 0;
+}
+
+static int attach_systemd(husk_cgroup *cg, const char *unit, const char *slice, bool started,
+                          husk_error_t *err)
+{
+    cg->sd = calloc(1, sizeof *cg->sd);
+    if (cg->sd == NULL)
+        return husk_error_set(err, ENOMEM, "cgroup handle");
+    cg->sd->unit = strdup(unit);
+    cg->sd->slice = slice != NULL ? strdup(slice) : NULL;
+    cg->sd->started = started;
+    if (cg->sd->unit == NULL || (slice != NULL && cg->sd->slice == NULL))
+        return husk_error_set(err, ENOMEM, "cgroup handle");
+    return 0;
+}
+
+/* Validates and computes only: the scope needs a process to exist, so
+ * husk_cgroup_enter starts it. */
+static int create_systemd(const char *id, const char *cgroups_path, const ocispec_resources *res,
+                          husk_cgroup **out, husk_error_t *err)
+{
+    /* The path first: a config error is worth reporting on any host. */
+    struct cg_sd_path p;
+    if (cg_sd_parse_path(id, cgroups_path, &p, err) < 0)
+        return -1;
+    const struct cg_host *host;
+    cleanup_cgroup husk_cgroup *cg = NULL;
+    int ret = cg_host_get(&host, err);
+    if (ret == 0)
+        ret = systemd_host_ok(host, err);
+    if (ret == 0)
+        ret = new_handle(HUSK_CGROUP_SYSTEMD, p.cgroup_path, &cg, err);
+    if (ret == 0)
+        ret = attach_systemd(cg, p.unit, p.slice, false, err);
+    if (ret == 0)
+        ret = cg_translate(res, host, true, &cg->sd->writes, err);
+    /* the kernel's default period: the cgroup is new */
+    if (ret == 0)
+        ret = cg_sd_props_from_writes(&cg->sd->writes, 100000, &cg->sd->props, err);
+    cg_sd_path_clear(&p);
+    if (ret < 0)
+        return -1;
+    *out = steal_pointer(&cg);
+    return 0;
+}
+
+/* Enables, from the hierarchy's root down to the scope's parent, the
+ * controllers the remaining writes need that systemd does not manage
+ * (hugetlb, rdma, misc): Delegate= only hands over the ones it knows. */
+static int enable_unmanaged_controllers(husk_cgroup *cg, struct cg_dir *d,
+                                        const struct cg_writes *w, husk_error_t *err)
+{
+    uint32_t wanted = 0;
+    for (size_t i = 0; i < w->n; i++)
+        wanted |= w->v[i].controller;
+    cleanup_free char *have_text = NULL;
+    if (cg_read(d, "cgroup.controllers", &have_text, err) < 0)
+        return -1;
+    uint32_t have = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(have_text, " \n", &save); t != NULL; t = strtok_r(NULL, " \n", &save))
+        have |= cg_controller_bit(t);
+    if ((wanted & ~have) == 0)
+        return 0;
+    cleanup_free char *walk = strdup(cg->path);
+    if (walk == NULL)
+        return husk_error_set(err, ENOMEM, "cgroup `%s`", d->abs);
+    *strrchr(walk, '/') = '\0'; /* stop at the scope's parent */
+    cleanup_free char *abs = strdup(d->h->mountpoint);
+    cleanup_close int fd = open(d->h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (abs == NULL || fd < 0)
+        return husk_error_set(err, abs == NULL ? ENOMEM : errno, "open `%s`", d->h->mountpoint);
+    char *c = walk;
+    for (;;) {
+        if (cg_v2_enable_controllers(fd, abs, wanted & ~have, err) < 0)
+            return -1;
+        while (*c == '/')
+            c++;
+        if (*c == '\0')
+            return 0;
+        size_t len = strcspn(c, "/");
+        cleanup_free char *name = strndup(c, len);
+        cleanup_free char *sub_abs = NULL;
+        if (name == NULL || asprintf(&sub_abs, "%s/%s", abs, name) < 0)
+            return husk_error_set(err, ENOMEM, "cgroup `%s`", d->abs);
+        int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (sub < 0)
+            return husk_error_set(err, errno, "open cgroup `%s`", sub_abs);
+        close(fd);
+        fd = sub;
+        free(abs);
+        abs = steal_pointer(&sub_abs);
+        c += len;
+    }
+}
+
+static int start_systemd_scope(husk_cgroup *cg, pid_t pid, husk_error_t *err)
+{
+    struct cg_systemd *sd = cg->sd;
+    if (cg_sd_start_scope(sd->unit, sd->slice, pid, &sd->props, &sd->started, err) < 0)
+        return -1;
+    struct cg_dir *d = cg_dir_v2(cg);
+    if (d == NULL)
+        return husk_error_plain(err, ENOTSUP, "systemd scope `%s`: no cgroup v2 tree", sd->unit);
+    d->fd = open(d->abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (d->fd < 0)
+        return husk_error_set(err, errno, "systemd started `%s`, but its cgroup `%s` is not there",
+                              sd->unit, d->abs);
+    if (enable_unmanaged_controllers(cg, d, &sd->writes, err) < 0 ||
+        cg_apply_writes(cg, &sd->writes, err) < 0)
+        return husk_error_wrap(err, "systemd scope `%s`", sd->unit);
+    cg_writes_clear(&sd->writes);
+    cg_sd_props_clear(&sd->props);
+    return 0;
+}
+
+static int load_systemd(const char *path, husk_cgroup **out, husk_error_t *err)
+{
+    cleanup_free char *unit = NULL;
+    if (cg_sd_unit_of_path(path, &unit, err) < 0)
+        return -1;
+    cleanup_cgroup husk_cgroup *cg = NULL;
+    if (new_handle(HUSK_CGROUP_SYSTEMD, path, &cg, err) < 0 ||
+        attach_systemd(cg, unit, NULL, true, err) < 0)
+        return -1;
+    *out = steal_pointer(&cg);
+    return 0;
+}
+
+/* The period a cpu.max write without one keeps: the scope's current one. */
+static uint64_t current_cpu_period(husk_cgroup *cg)
+{
+    struct cg_dir *d = cg_dir_v2(cg);
+    cleanup_free char *text = NULL;
+    unsigned long long period = 0;
+    if (d == NULL || d->fd < 0 || cg_read(d, "cpu.max", &text, NULL) < 0 ||
+        sscanf(text, "%*s %llu", &period) != 1 || period == 0)
+        return 100000;
+    return period;
+}
+
+/* Properties first, so systemd holds the limits before the files show
+ * them; the writes then make them visible at once. */
+static int update_systemd_props(husk_cgroup *cg, struct cg_writes *w, husk_error_t *err)
+{
+    struct cg_sd_props props;
+    if (cg_sd_props_from_writes(w, current_cpu_period(cg), &props, err) < 0)
+        return -1;
+    int ret = cg_sd_set_properties(cg->sd->unit, &props, err);
+    cg_sd_props_clear(&props);
+    return ret;
+}
+
 int husk_cgroup_create(enum husk_cgroup_manager manager, const char *id,
                        const char *cgroups_path, const ocispec_resources *res,
                        husk_cgroup **out, husk_error_t *err)
 {
     if (manager == HUSK_CGROUP_SYSTEMD)
-        return refuse_systemd(err);
+        return create_systemd(id, cgroups_path, res, out, err);
     if (manager == HUSK_CGROUP_DISABLED)
         return new_handle(manager, NULL, out, err);
 
@@ -745,8 +935,6 @@ int husk_cgroup_create(enum husk_cgroup_manager manager, const char *id,
 int husk_cgroup_load(enum husk_cgroup_manager manager, const char *path, husk_cgroup **out,
                      husk_error_t *err)
 {
-    if (manager == HUSK_CGROUP_SYSTEMD)
-        return refuse_systemd(err);
     if (manager == HUSK_CGROUP_DISABLED || path == NULL)
         return new_handle(HUSK_CGROUP_DISABLED, NULL, out, err);
     if (path[0] != '/')
@@ -755,7 +943,8 @@ int husk_cgroup_load(enum husk_cgroup_manager manager, const char *path, husk_cg
     if (normalise_path(path, "cgroup path", &norm, err) < 0)
         return -1;
     cleanup_cgroup husk_cgroup *cg = NULL;
-    if (new_handle(manager, norm, &cg, err) < 0)
+    if (manager == HUSK_CGROUP_SYSTEMD ? load_systemd(norm, &cg, err) < 0
+                                       : new_handle(manager, norm, &cg, err) < 0)
         return -1;
     for (size_t i = 0; i < cg->n_dirs; i++) {
         struct cg_dir *d = &cg->dirs[i];
@@ -781,6 +970,11 @@ int husk_cgroup_enter(husk_cgroup *cg, pid_t pid, husk_error_t *err)
 {
     if (cg == NULL || cg->manager == HUSK_CGROUP_DISABLED)
         return 0;
+    if (cg->manager == HUSK_CGROUP_SYSTEMD && !cg->sd->started) {
+        if (start_systemd_scope(cg, pid, err) < 0)
+            return husk_error_wrap(err, "move process %d into its cgroup", (int)pid);
+        return 0;
+    }
     char buf[32];
     snprintf(buf, sizeof buf, "%d", (int)pid);
     for (size_t i = 0; i < cg->n_dirs; i++)
@@ -1027,6 +1221,8 @@ int husk_cgroup_update(husk_cgroup *cg, const ocispec_resources *res, husk_error
                                  "%lld (checkBeforeUpdate)",
                                  (long long)mem->limit, strtoll(usage, NULL, 10));
     }
+    if (ret == 0 && cg->manager == HUSK_CGROUP_SYSTEMD)
+        ret = update_systemd_props(cg, &writes, err);
     if (ret == 0)
         ret = cg_apply_writes(cg, &writes, err);
     cg_writes_clear(&writes);

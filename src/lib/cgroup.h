@@ -39,10 +39,10 @@
 
 enum husk_cgroup_manager {
     HUSK_CGROUP_CGROUPFS = 0, /* husk writes the cgroup filesystem itself */
-    HUSK_CGROUP_SYSTEMD,      /* transient scope over D-Bus: NOT SUPPORTED YET
-                                 (issue 5); every entry point that takes a
-                                 manager refuses it with ENOTSUP and a message
-                                 saying so */
+    HUSK_CGROUP_SYSTEMD,      /* a transient systemd scope made over D-Bus
+                                 (cgroup_systemd.c): pure cgroup v2 hosts with
+                                 systemd as PID 1 and husk built with
+                                 libsystemd; refused with ENOTSUP otherwise */
     HUSK_CGROUP_DISABLED,     /* --cgroup-manager disabled: touch no cgroup */
 };
 
@@ -56,10 +56,11 @@ enum husk_cgroup_layout {
 typedef struct husk_cgroup husk_cgroup;
 
 /* Parses a --cgroup-manager value: "cgroupfs", "systemd" or "disabled".
- * Error names the value. (Accepting "systemd" here is fine; create/load
- * refuse it until the driver exists.) */
+ * Error names the value. */
 int husk_cgroup_manager_parse(const char *name, enum husk_cgroup_manager *out,
                               husk_error_t *err);
+/* The name husk_cgroup_manager_parse takes back (to persist in the state). */
+const char *husk_cgroup_manager_name(enum husk_cgroup_manager m);
 
 /* The host layout (detected on first use, cached). */
 int husk_cgroup_layout(enum husk_cgroup_layout *out, husk_error_t *err);
@@ -91,13 +92,23 @@ int husk_cgroup_validate_resources(const ocispec_resources *res, husk_error_t *e
  *
  * manager DISABLED: touches nothing, *out is a handle on which enter, destroy,
  * free are no-ops, path returns NULL, and kill/pids/freeze/update fail with
- * ENOTSUP. manager SYSTEMD: refused (ENOTSUP, "not supported yet").
+ * ENOTSUP.
+ * manager SYSTEMD: cgroups_path is "slice:prefix:name" (absent:
+ * "system.slice:husk:<id>"); checks that systemd runs and the host is pure
+ * v2, parses the path and validates res, but creates nothing: a scope needs
+ * its first process, so husk_cgroup_enter starts the scope (and
+ * husk_cgroup_v2_fd is -1 until then). path is the scope's cgroup
+ * ("/system.slice/husk-<id>.scope"); husk_cgroup_load(SYSTEMD, path) finds
+ * the unit again from it, and destroy stops the unit.
  * id is the container id (used when cgroups_path is NULL/empty). */
 int husk_cgroup_create(enum husk_cgroup_manager manager, const char *id,
                        const char *cgroups_path, const ocispec_resources *res,
                        husk_cgroup **out, husk_error_t *err);
 
-/* Moves pid into the container's cgroup in every hierarchy (cgroup.procs). */
+/* Moves pid into the container's cgroup in every hierarchy (cgroup.procs).
+ * SYSTEMD, first call after create: starts the scope with pid in it
+ * (StartTransientUnit, waiting for its job), then writes what systemd has
+ * no property for. */
 int husk_cgroup_enter(husk_cgroup *cg, pid_t pid, husk_error_t *err);
 
 /* An O_DIRECTORY|O_CLOEXEC fd on the container's cgroup2 directory, for
@@ -145,7 +156,8 @@ int husk_cgroup_freeze(husk_cgroup *cg, bool frozen, husk_error_t *err);
 int husk_cgroup_is_frozen(husk_cgroup *cg, bool *frozen, husk_error_t *err);
 
 /* Applies res to the live cgroup (validated first, same rules as create).
- * Only the fields present in res are written. */
+ * Only the fields present in res are written. SYSTEMD: the limits systemd
+ * owns are also set as runtime unit properties (SetUnitProperties). */
 int husk_cgroup_update(husk_cgroup *cg, const ocispec_resources *res, husk_error_t *err);
 
 /* ---- statistics (for `events --stats`; runc's stats document) ----

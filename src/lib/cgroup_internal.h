@@ -65,12 +65,15 @@ struct cg_dir {
     int created;       /* trailing path components create() made */
 };
 
+struct cg_systemd; /* cgroup_systemd.h */
+
 struct husk_cgroup {
     enum husk_cgroup_manager manager;
     enum husk_cgroup_layout layout;
     char *path;
     struct cg_dir *dirs;
     size_t n_dirs;
+    struct cg_systemd *sd; /* manager SYSTEMD only: the scope */
 };
 
 /* The dir whose hierarchy carries controller bit, or NULL. */

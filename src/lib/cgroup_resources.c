@@ -125,7 +125,7 @@ int cg_device_rules(const ocispec_resources *res, struct cg_dev_rule **out, size
 
 static int bad(husk_error_t *err, const char *field, const char *why, long long value)
 {
-    return husk_error_set(err, EINVAL, F "%s: %lld %s", field, value, why);
+    return husk_error_plain(err, EINVAL, F "%s: %lld %s", field, value, why);
 }
 
 /* Memory sizes: -1 is "unlimited", 0 is "leave alone" (what runc does with
@@ -151,15 +151,15 @@ static int validate_memory(const ocispec_memory *m, husk_error_t *err)
         return bad(err, "memory.swappiness", "is out of range 0..100", (long long)m->swappiness);
     /* swap counts memory + swap, so it cannot be below the memory limit. */
     if (m->has_swap && m->swap > 0 && m->has_limit && m->limit > 0 && m->swap < m->limit)
-        return husk_error_set(err, EINVAL,
-                              F "memory.swap: %lld is below memory.limit %lld (swap is the "
-                              "limit of memory plus swap)",
-                              (long long)m->swap, (long long)m->limit);
+        return husk_error_plain(err, EINVAL,
+                                F "memory.swap: %lld is below memory.limit %lld (swap is the "
+                                "limit of memory plus swap)",
+                                (long long)m->swap, (long long)m->limit);
     if (m->has_reservation && m->reservation > 0 && m->has_limit && m->limit > 0 &&
         m->reservation > m->limit)
-        return husk_error_set(err, EINVAL,
-                              F "memory.reservation: %lld is above memory.limit %lld",
-                              (long long)m->reservation, (long long)m->limit);
+        return husk_error_plain(err, EINVAL,
+                                F "memory.reservation: %lld is above memory.limit %lld",
+                                (long long)m->reservation, (long long)m->limit);
     return 0;
 }
 
@@ -169,8 +169,8 @@ static int validate_cpuset_list(const char *field, const char *list, husk_error_
         return 0;
     for (const char *p = list; *p != '\0'; p++)
         if (!((*p >= '0' && *p <= '9') || *p == ',' || *p == '-'))
-            return husk_error_set(err, EINVAL,
-                                  F "%s: `%s` is not a list like `0-3,5`", field, list);
+            return husk_error_plain(err, EINVAL,
+                                    F "%s: `%s` is not a list like `0-3,5`", field, list);
     return 0;
 }
 
@@ -213,8 +213,8 @@ static int check_device_numbers(const char *field, size_t i, int64_t major, int6
                                 husk_error_t *err)
 {
     if (major < 0 || minor < 0)
-        return husk_error_set(err, EINVAL, F "%s[%zu]: device %lld:%lld is invalid", field, i,
-                              (long long)major, (long long)minor);
+        return husk_error_plain(err, EINVAL, F "%s[%zu]: device %lld:%lld is invalid", field, i,
+                                (long long)major, (long long)minor);
     return 0;
 }
 
@@ -267,9 +267,9 @@ static int validate_hugepages(const ocispec_resources *res, husk_error_t *err)
         if (s == NULL || digits == 0 || s[digits] == '0' ||
             (strcmp(s + digits, "KB") != 0 && strcmp(s + digits, "MB") != 0 &&
              strcmp(s + digits, "GB") != 0))
-            return husk_error_set(err, EINVAL,
-                                  F "hugepageLimits[%zu].pageSize: `%s` is not a size like `2MB`",
-                                  i, s != NULL ? s : "");
+            return husk_error_plain(err, EINVAL,
+                                    F "hugepageLimits[%zu].pageSize: `%s` is not a size like `2MB`",
+                                    i, s != NULL ? s : "");
     }
     return 0;
 }
@@ -279,9 +279,9 @@ static int validate_network(const ocispec_network *n, husk_error_t *err)
     for (size_t i = 0; n != NULL && i < n->priorities_len; i++) {
         const char *name = n->priorities[i].name;
         if (name == NULL || name[0] == '\0' || strpbrk(name, " \t\n/") != NULL)
-            return husk_error_set(err, EINVAL,
-                                  F "network.priorities[%zu].name: `%s` is not an interface name",
-                                  i, name != NULL ? name : "");
+            return husk_error_plain(err, EINVAL,
+                                    F "network.priorities[%zu].name: `%s` is not an interface name",
+                                    i, name != NULL ? name : "");
     }
     return 0;
 }
@@ -292,15 +292,16 @@ static int validate_devices(const ocispec_resources *res, husk_error_t *err)
         const ocispec_device_cgroup *d = &res->devices[i];
         if (d->type != NULL && strcmp(d->type, "a") != 0 && strcmp(d->type, "b") != 0 &&
             strcmp(d->type, "c") != 0)
-            return husk_error_set(err, EINVAL, F "devices[%zu].type: `%s` is not a, b or c", i,
-                                  d->type);
+            return husk_error_plain(err, EINVAL, F "devices[%zu].type: `%s` is not a, b or c", i,
+                                    d->type);
         if ((d->has_major && d->major < -1) || (d->has_minor && d->minor < -1))
-            return husk_error_set(err, EINVAL, F "devices[%zu]: device %lld:%lld is invalid", i,
-                                  (long long)d->major, (long long)d->minor);
+            return husk_error_plain(err, EINVAL, F "devices[%zu]: device %lld:%lld is invalid", i,
+                                    (long long)d->major, (long long)d->minor);
         if (d->access != NULL &&
             (d->access[0] == '\0' || strspn(d->access, "rwm") != strlen(d->access)))
-            return husk_error_set(err, EINVAL, F "devices[%zu].access: `%s` is not made of r, w, m",
-                                  i, d->access);
+            return husk_error_plain(err, EINVAL,
+                                    F "devices[%zu].access: `%s` is not made of r, w, m",
+                                    i, d->access);
     }
     return 0;
 }
@@ -322,11 +323,12 @@ static int validate_unified(const ocispec_string_map *u, husk_error_t *err)
     for (size_t i = 0; u != NULL && i < u->len; i++) {
         const char *k = u->keys[i];
         if (k[0] == '\0' || strchr(k, '/') != NULL || strchr(k, '.') == NULL || k[0] == '.')
-            return husk_error_set(err, EINVAL, F "unified: key `%s` is not a cgroup file name", k);
+            return husk_error_plain(err, EINVAL, F "unified: key `%s` is not a cgroup file name",
+                                    k);
         for (size_t j = 0; j < sizeof refused / sizeof refused[0]; j++)
             if (strcmp(k, refused[j]) == 0)
-                return husk_error_set(err, EINVAL,
-                                      F "unified.%s: not a resource; husk manages this file", k);
+                return husk_error_plain(err, EINVAL,
+                                        F "unified.%s: not a resource; husk manages this file", k);
     }
     return 0;
 }
@@ -410,10 +412,10 @@ static int check_unified_placement(const ocispec_string_map *u, uint32_t v1, uin
     for (size_t i = 0; u != NULL && i < u->len; i++) {
         const char *k = u->keys[i];
         if (!have_v2)
-            return husk_error_set(err, EINVAL,
-                                  F "unified.%s: unified keys need cgroup v2; this host has "
-                                  "cgroup v1 only",
-                                  k);
+            return husk_error_plain(err, EINVAL,
+                                    F "unified.%s: unified keys need cgroup v2; this host has "
+                                    "cgroup v1 only",
+                                    k);
         char name[32];
         const char *dot = strchr(k, '.');
         snprintf(name, sizeof name, "%.*s", (int)(dot - k), k);
@@ -423,12 +425,12 @@ static int check_unified_placement(const ocispec_string_map *u, uint32_t v1, uin
         if (bit != 0 && (v2 & bit))
             continue;
         if (bit != 0 && (v1 & bit))
-            return husk_error_set(err, EINVAL,
-                                  F "unified.%s: the %s controller is a cgroup v1 controller on "
-                                  "this host",
-                                  k, name);
-        return husk_error_set(err, EINVAL,
-                              F "unified.%s: no `%s` controller in the cgroup v2 tree", k, name);
+            return husk_error_plain(err, EINVAL,
+                                    F "unified.%s: the %s controller is a cgroup v1 controller on "
+                                    "this host",
+                                    k, name);
+        return husk_error_plain(err, EINVAL,
+                                F "unified.%s: no `%s` controller in the cgroup v2 tree", k, name);
     }
     return 0;
 }
@@ -545,18 +547,317 @@ static void close_control(struct open_control *oc)
     husk_close_fd(&oc->fd);
 }
 
+/* ---------- undo: an update is all or nothing ----------
+ *
+ * Before a live cgroup is changed, the old value of every file a write will
+ * touch is read; when a later write fails, the writes already done are
+ * undone in reverse order, so a rejected update leaves the container as it
+ * was. A cgroup that cg_apply_writes' caller has just created is removed on
+ * failure instead, so its files are not read (no cost on the start path).
+ * A file whose old value cannot be read (write-only unified keys, files
+ * the kernel lacks) has no undo; the kernel allows no better. */
+
+/* Files holding one line per device or interface: a write changes only the
+ * line of its key (the value's first word), and the key's absence is the
+ * unset value given here. */
+static const struct keyed_file {
+    const char *file;
+    const char *unset; /* written after the key when it had no line */
+} keyed_files[] = {
+    {"blkio.throttle.read_bps_device", "0"},
+    {"blkio.throttle.write_bps_device", "0"},
+    {"blkio.throttle.read_iops_device", "0"},
+    {"blkio.throttle.write_iops_device", "0"},
+    {"blkio.weight_device", "0"},
+    {"blkio.leaf_weight_device", "0"},
+    {"blkio.bfq.weight_device", "default"},
+    {"io.weight", "default"},
+    {"io.max", "rbps=max wbps=max riops=max wiops=max"},
+    {"net_prio.ifpriomap", "0"},
+    {"rdma.max", "hca_handle=max hca_object=max"},
+};
+
+static const struct keyed_file *keyed_file_of(const char *file)
+{
+    for (size_t i = 0; i < sizeof keyed_files / sizeof keyed_files[0]; i++)
+        if (strcmp(keyed_files[i].file, file) == 0)
+            return &keyed_files[i];
+    return NULL;
+}
+
+enum undo_kind {
+    UNDO_VALUE,   /* write value back to file */
+    UNDO_DEVICES, /* value is devices.list: deny all, then allow each line */
+};
+
+struct undo {
+    enum undo_kind kind;
+    struct cg_dir *dir;
+    const char *file; /* the file that exists (file or alt_file of the write) */
+    const char *field;
+    char *value;      /* NULL: nothing to restore */
+};
+
+struct undo_log {
+    struct undo *v;      /* one per write, same index */
+    size_t n;
+    size_t *applied;     /* write indexes, in the order they took effect */
+    size_t n_applied;
+};
+
+static void undo_log_clear(struct undo_log *log)
+{
+    for (size_t i = 0; log->v != NULL && i < log->n; i++)
+        free(log->v[i].value);
+    free(log->v);
+    free(log->applied);
+    memset(log, 0, sizeof *log);
+}
+
+/* The line of text whose first word is key, without its newline. */
+static char *line_with_key(const char *text, const char *key, size_t key_len)
+{
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol != NULL ? (size_t)(eol - line) : strlen(line);
+        if (len > key_len && strncmp(line, key, key_len) == 0 && line[key_len] == ' ')
+            return strndup(line, len);
+        line = eol != NULL ? eol + 1 : NULL;
+    }
+    return NULL;
+}
+
+static char *first_line(const char *text)
+{
+    return strndup(text, strcspn(text, "\n"));
+}
+
+/* What to write to undo w, from the file's current text. NULL with
+ * errno ENOMEM on failure. */
+static char *restore_value(const struct cg_write *w, const char *file, const char *text)
+{
+    const struct keyed_file *k = keyed_file_of(file);
+    if (k != NULL) {
+        size_t key_len = strcspn(w->value, " ");
+        char *line = line_with_key(text, w->value, key_len);
+        if (line != NULL)
+            return line;
+        char *unset = NULL;
+        if (asprintf(&unset, "%.*s %s", (int)key_len, w->value, k->unset) < 0)
+            return NULL;
+        return unset;
+    }
+    if (strcmp(file, "memory.oom_control") == 0) {
+        /* reads as "oom_kill_disable N\nunder_oom M...", written as "N" */
+        const char *v = strstr(text, "oom_kill_disable ");
+        return strdup(v != NULL && v[17] == '1' ? "1" : "0");
+    }
+    /* blkio.bfq.weight reads as "default N" plus per-device lines and takes
+     * "default N" back; every other file is one value on one line. */
+    return first_line(text);
+}
+
+static bool is_device_rule_file(const char *file)
+{
+    return strcmp(file, "devices.allow") == 0 || strcmp(file, "devices.deny") == 0;
+}
+
+/* Reads the old value for write i; a missing or unreadable file gives an
+ * entry with no value (nothing to restore), not an error. */
+static int snapshot_one(struct undo_log *log, size_t i, const struct cg_write *w,
+                        struct cg_dir *d, husk_error_t *err)
+{
+    struct undo *u = &log->v[i];
+    u->dir = d;
+    u->field = w->field;
+    u->file = w->file;
+    if (is_device_rule_file(w->file)) {
+        /* the whole rule list is restored once, at its first rule */
+        for (size_t j = 0; j < i; j++)
+            if (log->v[j].kind == UNDO_DEVICES && log->v[j].dir == d)
+                return 0;
+        u->kind = UNDO_DEVICES;
+        u->file = "devices.list";
+        if (cg_read_fd(d->fd, d->abs, "devices.list", &u->value, NULL) < 0)
+            u->value = NULL;
+        return 0;
+    }
+    cleanup_free char *text = NULL;
+    if (cg_read_fd(d->fd, d->abs, w->file, &text, NULL) < 0 && w->alt_file != NULL &&
+        cg_read_fd(d->fd, d->abs, w->alt_file, &text, NULL) == 0)
+        u->file = w->alt_file;
+    if (text == NULL)
+        return 0;
+    u->value = restore_value(w, u->file, text);
+    if (u->value == NULL)
+        return husk_error_set(err, ENOMEM, "%s: read the old value", w->field);
+    return 0;
+}
+
+static int undo_log_init(husk_cgroup *cg, const struct cg_writes *w, struct undo_log *log,
+                         husk_error_t *err)
+{
+    memset(log, 0, sizeof *log);
+    log->v = calloc(w->n + 1, sizeof *log->v);
+    log->applied = calloc(w->n + 1, sizeof *log->applied);
+    if (log->v == NULL || log->applied == NULL)
+        return husk_error_set(err, ENOMEM, "apply resources");
+    log->n = w->n;
+    for (size_t i = 0; i < w->n; i++) {
+        struct cg_dir *d = dir_for_write(cg, &w->v[i]);
+        /* no dir (the write fails, naming it) or a fresh one (removed on
+         * failure by whoever created it): nothing to keep */
+        if (d == NULL || d->fd < 0 || d->created > 0)
+            continue;
+        if (snapshot_one(log, i, &w->v[i], d, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int restore_devices(const struct undo *u, husk_error_t *err)
+{
+    if (cg_write_fd(u->dir->fd, u->dir->abs, "devices.deny", "a", err) < 0)
+        return -1;
+    cleanup_close int fd = cg_open_control(u->dir->fd, u->dir->abs, "devices.allow", err);
+    if (fd < 0)
+        return -1;
+    for (const char *line = u->value; *line != '\0';) {
+        size_t len = strcspn(line, "\n");
+        cleanup_free char *rule = strndup(line, len);
+        if (rule == NULL)
+            return husk_error_set(err, ENOMEM, "restore device rules");
+        if (len > 0 && cg_write_value(fd, u->dir->abs, "devices.allow", rule, err) < 0)
+            return -1;
+        line += len;
+        if (*line == '\n')
+            line++;
+    }
+    return 0;
+}
+
+static int restore_one(const struct undo *u, husk_error_t *err)
+{
+    if (u->kind == UNDO_DEVICES)
+        return restore_devices(u, err);
+    return cg_write_fd(u->dir->fd, u->dir->abs, u->file, u->value, err);
+}
+
+/* Undoes the applied writes, newest first. Like the writes themselves,
+ * some restores depend on order against the current values (memory limit
+ * vs memsw, cfs quota vs period): an EINVAL is retried after the others.
+ * Returns 0, or -1 with *err naming the first field that could not be
+ * restored. */
+static int undo_applied(struct undo_log *log, husk_error_t *err)
+{
+    cleanup_free size_t *again = calloc(log->n_applied + 1, sizeof *again);
+    size_t n_again = 0;
+    if (again == NULL)
+        return husk_error_set(err, ENOMEM, "restore the old values");
+    for (size_t k = log->n_applied; k-- > 0;) {
+        const struct undo *u = &log->v[log->applied[k]];
+        if (u->value == NULL)
+            continue;
+        husk_error_t one = NULL;
+        if (restore_one(u, &one) == 0)
+            continue;
+        if (one->errno_value == EINVAL) {
+            again[n_again++] = log->applied[k];
+            husk_error_free(&one);
+            continue;
+        }
+        if (err != NULL && *err == NULL) {
+            *err = one;
+            husk_error_wrap(err, "%s", u->field);
+        } else {
+            husk_error_free(&one);
+        }
+    }
+    for (size_t k = 0; k < n_again; k++) {
+        const struct undo *u = &log->v[again[k]];
+        husk_error_t one = NULL;
+        if (restore_one(u, &one) == 0)
+            continue;
+        if (err != NULL && *err == NULL) {
+            *err = one;
+            husk_error_wrap(err, "%s", u->field);
+        } else {
+            husk_error_free(&one);
+        }
+    }
+    return err != NULL && *err != NULL ? -1 : 0;
+}
+
+/* Rolls back after a failure already in *err, and says in the message
+ * whether the container kept its old values. */
+static int fail_and_roll_back(struct undo_log *log, husk_error_t *err)
+{
+    bool anything = false;
+    for (size_t k = 0; k < log->n_applied; k++)
+        anything = anything || log->v[log->applied[k]].value != NULL;
+    if (!anything)
+        return -1;
+    husk_error_t why = NULL;
+    int r = undo_applied(log, &why);
+    if (err == NULL || *err == NULL) {
+        husk_error_free(&why);
+        return -1;
+    }
+    char *msg = NULL;
+    int n = r == 0 ? asprintf(&msg, "%s; the values written before it were restored", (*err)->msg)
+                   : asprintf(&msg, "%s; restoring the old values failed too: %s", (*err)->msg,
+                              why->msg);
+    husk_error_free(&why);
+    if (n >= 0) {
+        free((*err)->msg);
+        (*err)->msg = msg;
+    }
+    return -1;
+}
+
+/* What a bare EINVAL from these files means, which the kernel cannot say. */
+static const struct {
+    const char *file;
+    const char *why;
+} einval_hints[] = {
+    {"cpu.rt_runtime_us", "the parent cgroup's cpu.rt_runtime_us budget does not cover it"},
+    {"memory.use_hierarchy", "cgroup v1 memory is always hierarchical on this kernel"},
+    {"memory.memsw.limit_in_bytes", "memory+swap cannot be below the memory limit"},
+    {"memory.limit_in_bytes", "the memory limit cannot be above memory+swap; raise memory.swap too"},
+};
+
+static int write_failed(const struct cg_write *e, husk_error_t *one, husk_error_t *err)
+{
+    int e_errno = one != NULL && *one != NULL ? (*one)->errno_value : 0;
+    if (err == NULL)
+        husk_error_free(one);
+    else
+        *err = steal_pointer(one);
+    if (e_errno == ENOENT)
+        return husk_error_wrap(err, "%s (the kernel does not offer this setting)", e->field);
+    for (size_t i = 0; e_errno == EINVAL && i < sizeof einval_hints / sizeof einval_hints[0]; i++)
+        if (strcmp(e->file, einval_hints[i].file) == 0)
+            return husk_error_wrap(err, "%s (%s)", e->field, einval_hints[i].why);
+    return husk_error_wrap(err, "%s", e->field);
+}
+
 int cg_apply_writes(husk_cgroup *cg, const struct cg_writes *w, husk_error_t *err)
 {
     cleanup_free size_t *later = calloc(w->n + 1, sizeof *later);
     size_t n_later = 0;
     if (later == NULL)
         return husk_error_set(err, ENOMEM, "apply resources");
+    __attribute__((cleanup(undo_log_clear))) struct undo_log log = {0};
+    if (undo_log_init(cg, w, &log, err) < 0)
+        return -1;
     __attribute__((cleanup(close_control))) struct open_control oc = {.fd = -1};
     for (size_t i = 0; i < w->n; i++) {
         const struct cg_write *e = &w->v[i];
         husk_error_t one = NULL;
-        if (apply_one(cg, e, &oc, &one) == 0)
+        if (apply_one(cg, e, &oc, &one) == 0) {
+            log.applied[log.n_applied++] = i;
             continue;
+        }
         int e_errno = one->errno_value;
         if ((e->flags & CGW_RETRY_LATER) && e_errno == EINVAL) {
             later[n_later++] = i;
@@ -567,25 +868,30 @@ int cg_apply_writes(husk_cgroup *cg, const struct cg_writes *w, husk_error_t *er
             husk_error_free(&one);
             continue;
         }
-        if (err == NULL)
-            husk_error_free(&one);
-        else
-            *err = one;
-        if (e_errno == ENOENT)
-            return husk_error_wrap(err, "%s (the kernel does not offer this setting)", e->field);
-        return husk_error_wrap(err, "%s", e->field);
+        write_failed(e, &one, err);
+        close_control(&oc);
+        return fail_and_roll_back(&log, err);
     }
     for (size_t i = 0; i < n_later; i++) {
         const struct cg_write *e = &w->v[later[i]];
-        if (apply_one(cg, e, &oc, err) < 0)
-            return husk_error_wrap(err, "%s", e->field);
+        husk_error_t one = NULL;
+        if (apply_one(cg, e, &oc, &one) == 0) {
+            log.applied[log.n_applied++] = later[i];
+            continue;
+        }
+        write_failed(e, &one, err);
+        close_control(&oc);
+        return fail_and_roll_back(&log, err);
     }
+    close_control(&oc);
     if (w->has_dev_rules) {
         struct cg_dir *d = cg_dir_v2(cg);
-        if (d == NULL || d->fd < 0)
-            return husk_error_set(err, ENOENT, F "devices: no cgroup v2 directory");
+        if (d == NULL || d->fd < 0) {
+            husk_error_set(err, ENOENT, F "devices: no cgroup v2 directory");
+            return fail_and_roll_back(&log, err);
+        }
         if (cg_v2_set_devices(d->fd, d->abs, w->dev_rules, w->n_dev_rules, err) < 0)
-            return -1;
+            return fail_and_roll_back(&log, err);
     }
     return 0;
 }

@@ -422,8 +422,9 @@ static int save_state(struct create_ctx *c, bool creating, husk_error_t *err)
         .rootfs = c->rootfs,
         .owner_uid = geteuid(),
         .cgroup_path = (char *) husk_cgroup_path(c->cg),
-        .cgroup_manager = c->manager == HUSK_CGROUP_DISABLED ? "disabled" : "cgroupfs",
+        .cgroup_manager = (char *) husk_cgroup_manager_name(c->manager),
         .annotations = c->config->annotations,
+        .no_new_keyring = c->opts->no_new_keyring,
     };
     if (!creating && husk_proc_start_time(c->pid, &rec.pid_start, NULL, err) < 0)
         return husk_error_wrap(err, "container init");
@@ -553,7 +554,9 @@ static int create_steps(struct create_ctx *c, husk_error_t *warn, husk_error_t *
     /* See process.h: the v1 migration overlaps the init's mount work,
      * except when the cgroup namespace must be made from the new cgroup. */
     bool placed = husk_cgroup_v2_fd(c->cg) >= 0;
-    if (!placed && c->ns.unshare_cgroup) {
+    /* A systemd scope's cgroup exists only once the scope is started, and
+     * the init bind-mounts it (no cgroup namespace) during its mount work. */
+    if (!placed && (c->ns.unshare_cgroup || c->manager == HUSK_CGROUP_SYSTEMD)) {
         if (husk_cgroup_enter(c->cg, c->pid, err) < 0)
             return -1;
         placed = true;

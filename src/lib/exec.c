@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/keyctl.h>
 #include <sys/capability.h>
+#include <sys/file.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -23,6 +26,7 @@
 #include "fds.h"
 #include "foreground.h"
 #include "log.h"
+#include "lsm.h"
 #include "process.h"
 #include "process_attrs.h"
 #include "rootfs.h"
@@ -36,6 +40,9 @@
 
 struct exec_ctx {
     const struct husk_exec_opts *opts;
+    husk_store *store;
+    husk_container_dir *dir; /* holds the container's lock, shared, until the
+                                process is placed in the container */
     husk_container_info info;
     ocispec_config *config;
     ocispec_process *proc;    /* config->process, the one being run */
@@ -49,10 +56,13 @@ struct exec_ctx {
     int child_pidfd;
     int sync;
     int pty_master;
+    int lsm_proc;             /* trusted procfs for the child's LSM label write, or -1 */
 };
 
 static void exec_ctx_release(struct exec_ctx *c)
 {
+    husk_container_dir_free(c->dir);
+    husk_store_free(c->store);
     husk_container_info_clear(&c->info);
     ocispec_config_free(c->config);
     husk_cgroup_free(c->cg);
@@ -63,6 +73,7 @@ static void exec_ctx_release(struct exec_ctx *c)
     husk_close_fd(&c->child_pidfd);
     husk_close_fd(&c->sync);
     husk_close_fd(&c->pty_master);
+    husk_close_fd(&c->lsm_proc);
 }
 
 /* ---------- users, from the container's /etc/passwd and /etc/group ---------- */
@@ -342,14 +353,14 @@ static int replace_args(ocispec_process *p, char *const *args, husk_error_t *err
     p->args_len = 0;
     for (size_t i = 0; args[i] != NULL; i++)
         if (strv_push(&p->args, &p->args_len, args[i]) < 0)
-            return husk_error_set(err, ENOMEM, "exec: command");
+            return husk_error_set(err, ENOMEM, "command");
     return 0;
 }
 
 static int apply_flags(const struct husk_exec_opts *o, ocispec_process *p, husk_error_t *err)
 {
     if (o->args == NULL || o->args[0] == NULL)
-        return husk_error_plain(err, EINVAL, "exec: missing COMMAND (or --process FILE)");
+        return husk_error_plain(err, EINVAL, "missing COMMAND (or --process FILE)");
     if (replace_args(p, o->args, err) < 0)
         return -1;
     /* exec's own terminal choice, not the container's. */
@@ -360,9 +371,12 @@ static int apply_flags(const struct husk_exec_opts *o, ocispec_process *p, husk_
         if ((p->cwd = strdup(o->cwd)) == NULL)
             return husk_error_set(err, ENOMEM, "--cwd");
     }
-    for (size_t i = 0; o->env != NULL && o->env[i] != NULL; i++)
+    for (size_t i = 0; o->env != NULL && o->env[i] != NULL; i++) {
+        if (o->env[i][0] == '=' || o->env[i][0] == '\0')
+            return husk_error_plain(err, EINVAL, "--env `%s`: want KEY=VALUE", o->env[i]);
         if (env_set(p, o->env[i]) < 0)
             return husk_error_set(err, ENOMEM, "--env");
+    }
     for (size_t i = 0; o->caps != NULL && o->caps[i] != NULL; i++)
         if (add_cap(p, o->caps[i], err) < 0)
             return -1;
@@ -374,18 +388,39 @@ static int apply_flags(const struct husk_exec_opts *o, ocispec_process *p, husk_
     return 0;
 }
 
+/* One LSM label of the exec'd process: the flag's, else the one it has
+ * (the --process JSON's, or the container's), else `inherited` (the
+ * container's: a --process JSON that names none must not run a process
+ * less confined than the container). */
+static int choose_label(char **label, const char *flag, char **inherited, const char *name,
+                        husk_error_t *err)
+{
+    if (flag != NULL && flag[0] != '\0') {
+        free(*label);
+        if ((*label = strdup(flag)) == NULL)
+            return husk_error_set(err, ENOMEM, "%s", name);
+    } else if ((*label == NULL || (*label)[0] == '\0') && inherited != NULL && *inherited != NULL) {
+        free(*label);
+        *label = steal_pointer(inherited);
+    }
+    return 0;
+}
+
+static int choose_labels(const struct husk_exec_opts *o, ocispec_process *p,
+                         ocispec_process *container, husk_error_t *err)
+{
+    char **aa = container != NULL && container != p ? &container->apparmor_profile : NULL;
+    char **se = container != NULL && container != p ? &container->selinux_label : NULL;
+    if (choose_label(&p->apparmor_profile, o->apparmor, aa, "--apparmor", err) < 0 ||
+        choose_label(&p->selinux_label, o->process_label, se, "--process-label", err) < 0)
+        return -1;
+    return 0;
+}
+
 static int build_process(struct exec_ctx *c, husk_error_t *err)
 {
     const struct husk_exec_opts *o = c->opts;
     ocispec_process *p;
-    /* husk applies no LSM profile yet (features: apparmor/selinux off):
-     * asking for one explicitly must not silently run without it. */
-    if (o->apparmor != NULL && o->apparmor[0] != '\0')
-        return husk_error_plain(err, ENOTSUP, "--apparmor `%s`: AppArmor profiles are not supported "
-                           "by husk on this host", o->apparmor);
-    if (o->process_label != NULL && o->process_label[0] != '\0')
-        return husk_error_plain(err, ENOTSUP, "--process-label `%s`: SELinux labels are not supported "
-                           "by husk on this host", o->process_label);
     if (o->process_path != NULL) {
         char *perr = NULL;
         p = ocispec_process_parse_file(o->process_path, &perr);
@@ -395,8 +430,11 @@ static int build_process(struct exec_ctx *c, husk_error_t *err)
             free(perr);
             return -1;
         }
+        int r = choose_labels(o, p, c->config->process, err);
         ocispec_process_free(c->config->process);
         c->config->process = p;
+        if (r < 0)
+            return -1;
         if (o->tty)
             p->terminal = true;
     } else {
@@ -404,7 +442,7 @@ static int build_process(struct exec_ctx *c, husk_error_t *err)
             (c->config->process = calloc(1, sizeof(ocispec_process))) == NULL)
             return husk_error_set(err, ENOMEM, "process");
         p = c->config->process;
-        if (apply_flags(o, p, err) < 0)
+        if (apply_flags(o, p, err) < 0 || choose_labels(o, p, NULL, err) < 0)
             return -1;
     }
     c->proc = p;
@@ -454,7 +492,12 @@ static bool init_is(const husk_state_record *rec)
 static int load_container(struct exec_ctx *c, husk_error_t *err)
 {
     const struct husk_exec_opts *o = c->opts;
-    if (husk_container_info_load(o->root, o->id, &c->info, err) < 0)
+    /* Shared: execs run side by side, but a delete (exclusive) waits until
+     * this one has checked the status and placed its process, or is over
+     * before it looks. */
+    if (husk_store_open_for(o->root, o->id, &c->store, err) < 0 ||
+        husk_store_open_container(c->store, o->id, false, &c->dir, err) < 0 ||
+        husk_container_info_load_at(c->store, o->id, &c->info, err) < 0)
         return -1;
     const char *status = c->info.status;
     if (strcmp(status, "created") != 0 && strcmp(status, "running") != 0 &&
@@ -625,6 +668,26 @@ static int child_open_pty(ocispec_process *p, int sync, int *slave, husk_error_t
 
 /* Everything that can fail because of the container (its files, its
  * namespaces) comes before GO's wait ends, the privilege drop after. */
+/* The session keyring the init made (process.c), joined by its name: its
+ * owner is the container's root, whose search permission the join needs,
+ * hence the fsuid for a container with its own user namespace (the next
+ * setresuid resets it). */
+static int join_container_keyring(struct exec_ctx *c, husk_error_t *err)
+{
+    if (c->info.rec->no_new_keyring)
+        return 0;
+    if (c->ns_flags & CLONE_NEWUSER) {
+        setfsgid(0);
+        setfsuid(0);
+    }
+    char name[HUSK_SESSION_KEYRING_NAME_MAX];
+    husk_process_session_keyring_name(c->opts->id, c->info.rec->pid, name, sizeof(name));
+    if (syscall(__NR_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0) < 0 && errno != ENOSYS)
+        return husk_error_set(err, errno, "join the session keyring `%s` of container `%s`", name,
+                              c->opts->id);
+    return 0;
+}
+
 static int child_prepare(struct exec_ctx *c, int sync, int *slave, char **exec_path,
                          char ***env, husk_error_t *err)
 {
@@ -636,6 +699,8 @@ static int child_prepare(struct exec_ctx *c, int sync, int *slave, char **exec_p
      * pivoted or chrooted into: take the init's own. */
     if (fchdir(c->root_fd) < 0 || chroot(".") < 0)
         return husk_error_set(err, errno, "enter the root of container `%s`", c->opts->id);
+    if (join_container_keyring(c, err) < 0)
+        return -1;
     if (c->opts->user != NULL && c->opts->process_path == NULL &&
         resolve_user(p, c->opts->user, err) < 0)
         return -1;
@@ -659,6 +724,9 @@ static int child_start(struct exec_ctx *c, pid_t host_pid, int slave, husk_error
     if (slave >= 0 && husk_terminal_make_controlling(slave, err) < 0)
         return -1;
     if (husk_process_attrs_apply_late(c->config, err) < 0)
+        return -1;
+    /* Before seccomp could refuse the write; takes effect at execve. */
+    if (husk_lsm_set_exec_labels(&c->lsm_proc, p, err) < 0)
         return -1;
     /* Without NO_NEW_PRIVS the filter needs CAP_SYS_ADMIN: before the
      * capabilities go (as the init does). */
@@ -754,7 +822,7 @@ static int spawn_child(struct exec_ctx *c, husk_error_t *err)
     c->child_pidfd = child_pidfd;
     c->sync = pair[0];
     if (v2fd < 0 && husk_cgroup_enter(c->cg, child, err) < 0)
-        return husk_error_wrap(err, "exec: join the cgroup of container `%s`", c->opts->id);
+        return husk_error_wrap(err, "join the cgroup of container `%s`", c->opts->id);
     if (husk_process_attrs_apply_early(child, c->config, err) < 0)
         return -1;
     /* A child that already failed has sent its error and gone: the send
@@ -773,8 +841,49 @@ static void kill_child(struct exec_ctx *c)
     husk_close_fd(&c->child_pidfd);
 }
 
+/* A failure of ours once the child exists may come from the child having
+ * failed first (a cgroup takes no dead process): its own error, then in
+ * the socket, says what went wrong. Killed and reaped first, the child has
+ * closed its end, so the socket ends after what it sent. */
+static void prefer_child_error(struct exec_ctx *c, husk_error_t *err)
+{
+    if (c->sync < 0)
+        return;
+    kill_child(c);
+    for (;;) {
+        struct husk_sync_msg msg;
+        int fd = -1;
+        cleanup_error husk_error_t ignored = NULL;
+        if (husk_sync_recv(c->sync, &msg, &fd, &ignored) <= 0)
+            return;
+        if (fd >= 0)
+            close(fd);
+        if (msg.type == HUSK_SYNC_ERROR) {
+            husk_error_free(err);
+            husk_sync_error(&msg, err);
+            return;
+        }
+    }
+}
+
+/* The lock (shared) kept delete, start and pause out while the process
+ * was being placed; once it is in the container's cgroup and pid namespace
+ * a delete reaches it. LOCK_UN rather than close: the child holds a copy
+ * of the fd until its execve, and a child frozen in a paused container
+ * would hold the lock for as long. */
+static void release_container_lock(struct exec_ctx *c)
+{
+    if (c->dir == NULL)
+        return;
+    flock(c->dir->lock_fd, LOCK_UN);
+    husk_container_dir_free(c->dir);
+    c->dir = NULL;
+}
+
 /* Until EOF (the execve closed the CLOEXEC socket): the pty master, or the
- * child's error. */
+ * child's error. The master goes to the console socket only then: a child
+ * that fails after making its pty has its own error reported, not one of
+ * the console socket's (its reader may well have gone: EPIPE). */
 static int wait_exec(struct exec_ctx *c, husk_error_t *err)
 {
     for (;;) {
@@ -784,7 +893,7 @@ static int wait_exec(struct exec_ctx *c, husk_error_t *err)
         if (r < 0)
             return -1;
         if (r == 0)
-            return 0;
+            break;
         if (msg.type == HUSK_SYNC_ERROR) {
             if (fd >= 0)
                 close(fd);
@@ -792,14 +901,14 @@ static int wait_exec(struct exec_ctx *c, husk_error_t *err)
         }
         if (msg.type == HUSK_SYNC_PTY && fd >= 0 && c->pty_master < 0) {
             c->pty_master = fd;
-            if (c->opts->console_socket != NULL &&
-                husk_terminal_send_to_console_socket(c->opts->console_socket, fd, err) < 0)
-                return -1;
             continue;
         }
         if (fd >= 0)
             close(fd);
     }
+    if (c->opts->console_socket != NULL && c->pty_master >= 0)
+        return husk_terminal_send_to_console_socket(c->opts->console_socket, c->pty_master, err);
+    return 0;
 }
 
 static int prepare(struct exec_ctx *c, husk_error_t *err)
@@ -814,6 +923,13 @@ static int prepare(struct exec_ctx *c, husk_error_t *err)
             husk_seccomp_prepare_listener(c->seccomp, err) < 0)
             return husk_error_wrap(err, "container `%s`", c->opts->id);
     }
+    /* The procfs is husk's, opened on the host: the child writes its label
+     * through it, never through the container's /proc. */
+    if (husk_lsm_prepare(c->proc, &c->lsm_proc, err) < 0) {
+        if (c->opts->apparmor != NULL && c->opts->apparmor[0] != '\0')
+            return husk_error_wrap(err, "--apparmor");
+        return husk_error_wrap(err, "exec in container `%s`", c->opts->id);
+    }
     return plan_namespaces(c, err);
 }
 
@@ -822,7 +938,7 @@ int husk_exec(const struct husk_exec_opts *opts, int *exit_status, husk_error_t 
     struct exec_ctx c = {
         .opts = opts,
         .init_pidfd = -1, .root_fd = -1, .pidns_fd = -1,
-        .child_pidfd = -1, .sync = -1, .pty_master = -1,
+        .child_pidfd = -1, .sync = -1, .pty_master = -1, .lsm_proc = -1,
     };
     *exit_status = 0;
     int ret = prepare(&c, err);
@@ -837,8 +953,9 @@ int husk_exec(const struct husk_exec_opts *opts, int *exit_status, husk_error_t 
     bool blocked = ret == 0 && !opts->detach;
     if (blocked)
         sigprocmask(SIG_BLOCK, &all, &old);
-    if (ret == 0)
-        ret = spawn_child(&c, err);
+    if (ret == 0 && (ret = spawn_child(&c, err)) < 0)
+        prefer_child_error(&c, err);
+    release_container_lock(&c);
     if (c.seccomp != NULL)
         husk_seccomp_drop_listener(c.seccomp);
     if (ret == 0)

@@ -3,6 +3,8 @@
  * Process model (one clone, no re-exec):
  *
  *   husk exec (parent, non-dumpable, running from the sealed copy)
+ *     the container's lock, shared (execs run side by side; delete, start
+ *     and pause wait until the process is placed)
  *     state.json -> the init's pid (pinned with a pidfd), bundle, cgroup
  *     the container's config (state dir copy, else <bundle>/config.json),
  *     its process overridden by the flags, or the --process JSON
@@ -11,7 +13,10 @@
  *     clone3 --------------------------------> child (in the pid ns already)
  *     setns back                                setns(init pidfd, every other
  *     cgroup enter (or --cgroup sub-cgroup)       namespace that differs)
- *     GO {child's host pid} ---------------->   chroot(init's root), cwd,
+ *                                               chroot(init's root), the
+ *                                               init's session keyring
+ *     GO {child's host pid} ---------------->   (by name), cwd,
+ *     lock released
  *                     <--------------------- PTY + master (tty)
  *                                               user lookup in /etc/passwd,
  *                                               rlimits, exec lookup, env
@@ -20,6 +25,8 @@
  *                                               no_new_privs, fd sweep, execve
  *                     <--------------------- ERROR {errno, text}, or EOF
  *                                               (the socket is CLOEXEC)
+ *   the pty master to --console-socket only after EOF; any failure of the
+ *   parent after the clone reports the child's ERROR when it sent one.
  *   -d: --pid-file, return; else: wait, forwarding signals (and proxying
  *   the pty without --console-socket), exit status or 128+signal.
  */

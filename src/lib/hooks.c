@@ -107,6 +107,10 @@ static __attribute__((noreturn)) void child_exec(const struct child_fds *p, cons
         child_fail(errpipe, errno);
 
     child_reset_signals();
+    /* Its own process group, so that a timeout can kill whatever the hook
+     * spawned along with it (the parent sets it too, against the race). */
+    if (setpgid(0, 0) < 0)
+        child_fail(errpipe, errno);
     if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 ||
         dup3(errpipe, CHILD_ERRPIPE_FD, O_CLOEXEC) < 0)
         child_fail(errpipe, errno);
@@ -277,6 +281,29 @@ static int reap(pid_t pid, int *status)
     return r == pid ? 0 : -1;
 }
 
+/* A hook that timed out (or could not be waited for) is killed together
+ * with everything it spawned: the whole process group it leads. The leader
+ * is our unreaped child, so neither its pid nor its group id can have been
+ * reused by anyone else. Descendants that moved to a group of their own
+ * are out of reach, as they would be for any supervisor. */
+static void kill_hook_group(pid_t pid)
+{
+    if (kill(-pid, SIGKILL) < 0)
+        kill(pid, SIGKILL); /* no group: only the leader is left to kill */
+}
+
+/* After the leader is reaped, its killed descendants (now orphans) are
+ * reaped by init: wait a little for that, so that the caller's failure is
+ * reported with nothing of the hook left running. The group id stays
+ * pinned while any member exists, so probing it cannot reach a stranger. */
+static void wait_hook_group_gone(pid_t pid)
+{
+    for (int i = 0; i < 200 && kill(-pid, 0) == 0; i++) {
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* ---- one hook ---- */
 
 struct hook_desc {
@@ -429,6 +456,9 @@ static int run_one(const struct hook_desc *d, const ocispec_hook *hook, int exec
                                exec_fd };
         child_exec(&c, hook->path, argv, envp);
     }
+    /* EACCES: the child already exec'd (it set its group itself); ESRCH: it
+     * already died. Either way the group is settled. */
+    (void)setpgid(pid, pid);
 
     struct hook_proc h = {
         .pid = pid,
@@ -451,12 +481,15 @@ static int run_one(const struct hook_desc *d, const ocispec_hook *hook, int exec
     sigpipe_restore(&guard, h.got_epipe);
 
     if (w != HOOK_EXITED)
-        kill(pid, SIGKILL); /* our unreaped child: the pid cannot be anyone else's */
+        kill_hook_group(pid);
     if (!reaped && reap(pid, &status) < 0) {
         int e = errno;
         hook_proc_close(&h);
         return hook_error(err, d, e, "wait for the hook");
     }
+
+    if (w != HOOK_EXITED)
+        wait_hook_group_gone(pid);
 
     int ret = 0;
     int exec_error = exec_errno(&h);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/keyctl.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -17,6 +18,8 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "idmap_mount.h"
+#include "lsm.h"
 #include "process_attrs.h"
 #include "rootfs.h"
 #include "sysctl.h"
@@ -135,6 +138,7 @@ struct init_ctx {
     pid_t host_pid;
     char *exec_path;
     char **env;
+    int lsm_proc;   /* trusted procfs for the LSM label write, or -1 */
 };
 
 __attribute__((noreturn)) static void init_die(struct init_ctx *ctx, husk_error_t *err)
@@ -380,13 +384,36 @@ static int switch_user(const ocispec_process *p, husk_error_t *err)
     return 0;
 }
 
-static int join_session_keyring(const char *id, husk_error_t *err)
+void husk_process_session_keyring_name(const char *id, pid_t init_host_pid, char *buf, size_t size)
 {
-    char name[300];
-    snprintf(name, sizeof(name), "_ses.%.250s", id);
+    snprintf(buf, size, "_ses.%.250s.%d", id, (int) init_host_pid);
+}
+
+/* Key permission bits (keyrings(7), KEYCTL_SETPERM): possessor all, owner
+ * view, read, search and link. */
+#define KEYRING_PERM_POSSESSOR_ALL 0x3f000000u
+#define KEYRING_PERM_USER_VIEW 0x00010000u
+#define KEYRING_PERM_USER_READ 0x00020000u
+#define KEYRING_PERM_USER_SEARCH 0x00080000u
+#define KEYRING_PERM_USER_LINK 0x00100000u
+
+static int join_session_keyring(const char *id, pid_t host_pid, husk_error_t *err)
+{
+    char name[HUSK_SESSION_KEYRING_NAME_MAX];
+    husk_process_session_keyring_name(id, host_pid, name, sizeof(name));
     /* KEYCTL_JOIN_SESSION_KEYRING: a keyring of its own, not the host's. */
-    if (syscall(__NR_keyctl, 1, name, 0, 0, 0) < 0 && errno != ENOSYS)
+    long serial = syscall(__NR_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0);
+    if (serial < 0 && errno == ENOSYS)
+        return 0;
+    if (serial < 0)
         return husk_error_set(err, errno, "join a new session keyring (--no-new-keyring skips this)");
+    /* A new session keyring lacks the owner's search permission, without
+     * which `exec` (the same owner, in the same user namespace) cannot find
+     * it by name and would get a keyring of its own instead. */
+    if (syscall(__NR_keyctl, KEYCTL_SETPERM, serial,
+                KEYRING_PERM_POSSESSOR_ALL | KEYRING_PERM_USER_VIEW | KEYRING_PERM_USER_READ |
+                    KEYRING_PERM_USER_SEARCH | KEYRING_PERM_USER_LINK, 0, 0) < 0)
+        return husk_error_set(err, errno, "session keyring `%s`: set its permissions", name);
     return 0;
 }
 
@@ -404,7 +431,7 @@ static int setup_console(struct init_ctx *ctx, husk_error_t *err)
         husk_terminal_set_size(master, (unsigned short) p->console_size->height,
                                (unsigned short) p->console_size->width, err) < 0)
         return husk_error_wrap(err, "process.consoleSize");
-    if (husk_rootfs_bind_console(name, err) < 0)
+    if (husk_rootfs_bind_console_fd(slave, err) < 0)
         return -1;
     if (husk_sync_send(ctx->sync, HUSK_SYNC_PTY, 0, 0, name, master, err) < 0)
         return -1;
@@ -494,6 +521,10 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
     /* In all its namespaces now, before the rootfs can cover anything. */
     if (husk_sysctl_apply(c, err) < 0)
         return -1;
+    /* Checked at create, with a procfs no rootfs can have covered yet;
+     * the label itself is asked for just before execve. */
+    if (husk_lsm_prepare(c->process, &ctx->lsm_proc, err) < 0)
+        return -1;
 
     cleanup_close int root_fd = -1;
     bool joined_cgroup_ns = false;
@@ -535,7 +566,7 @@ static int init_prepare(struct init_ctx *ctx, husk_error_t *err)
         return -1;
     if (set_rlimits(c->process, err) < 0)
         return -1;
-    if (!s->no_new_keyring && join_session_keyring(s->id, err) < 0)
+    if (!s->no_new_keyring && join_session_keyring(s->id, ctx->host_pid, err) < 0)
         return -1;
     if (find_executable(c->process, &ctx->exec_path, err) < 0)
         return -1;
@@ -594,6 +625,10 @@ static int init_start(struct init_ctx *ctx, husk_error_t *err)
     /* With the capabilities they need, before seccomp could refuse them. */
     if (husk_process_attrs_apply_late(c, err) < 0)
         return -1;
+    /* After the startContainer hooks (a hook must not exec into the
+     * container's profile), before seccomp could refuse the write. */
+    if (husk_lsm_set_exec_labels(&ctx->lsm_proc, p, err) < 0)
+        return -1;
     /* Without NO_NEW_PRIVS the kernel wants CAP_SYS_ADMIN for seccomp:
      * load before the capabilities go; else as late as possible. */
     if (!p->no_new_privileges &&
@@ -627,7 +662,7 @@ static int init_start(struct init_ctx *ctx, husk_error_t *err)
 __attribute__((noreturn)) static void init_main(const struct husk_init_spec *spec, int sync)
 {
     cleanup_error husk_error_t err = NULL;
-    struct init_ctx ctx = { .spec = spec, .sync = sync };
+    struct init_ctx ctx = { .spec = spec, .sync = sync, .lsm_proc = -1 };
 
     umask(0);
     /* Until READY, a parent that dies takes the init with it. */
@@ -646,9 +681,20 @@ __attribute__((noreturn)) static void init_main(const struct husk_init_spec *spe
 
 /* ---------- the parent ---------- */
 
+static void close_idmap_mounts(husk_idmap_mounts *m)
+{
+    husk_idmap_mounts_close(m);
+}
+
 int husk_process_spawn(const struct husk_init_spec *spec, int cgroup_fd, pid_t *pid, int *pidfd,
                        int *sync, husk_error_t *err)
 {
+    /* Made here, with husk's privilege over the sources; the init inherits
+     * the fds (see idmap_mount.h). */
+    __attribute__((cleanup(close_idmap_mounts))) husk_idmap_mounts idmapped = { 0 };
+    if (husk_idmap_mounts_open(spec->config, spec->bundle, spec->ns->new_user, &idmapped, err) < 0)
+        return -1;
+
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
         return husk_error_set(err, errno, "socketpair for the container's init");
@@ -668,6 +714,17 @@ int husk_process_spawn(const struct husk_init_spec *spec, int cgroup_fd, pid_t *
         }
     }
 
+    /* Last before clone3: while husk's time_for_children is the new time
+     * namespace, anything it forks would land there. */
+    cleanup_close int own_timens = -1;
+    if (spec->ns->new_time && husk_ns_time_prepare(spec->config->linux, &own_timens, err) < 0) {
+        if (own_pidns >= 0)
+            setns(own_pidns, CLONE_NEWPID);
+        close(pair[0]);
+        close(pair[1]);
+        return -1;
+    }
+
     int child_pidfd = -1;
     struct husk_clone_args args = {
         .flags = spec->ns->clone_flags | CLONE_PIDFD,
@@ -684,6 +741,7 @@ int husk_process_spawn(const struct husk_init_spec *spec, int cgroup_fd, pid_t *
         for (size_t i = 0; i < sizeof(spec->drop_fds) / sizeof(spec->drop_fds[0]); i++)
             if (spec->drop_fds[i] >= 0)
                 close(spec->drop_fds[i]);
+        husk_idmap_mounts_use(&idmapped);
         init_main(spec, pair[1]);
     }
     int saved = errno;
@@ -692,8 +750,19 @@ int husk_process_spawn(const struct husk_init_spec *spec, int cgroup_fd, pid_t *
     close(pair[1]);
     if (child < 0) {
         close(pair[0]);
+        if (own_timens >= 0)
+            husk_ns_time_restore(own_timens, NULL);
         return husk_error_set(err, saved, "clone the container's init (flags %#llx)",
                               (unsigned long long) args.flags);
+    }
+    /* Hooks and helpers husk runs later belong in the host's clocks. An
+     * init left without its parent's socket exits at once. */
+    if (own_timens >= 0 && husk_ns_time_restore(own_timens, err) < 0) {
+        close(pair[0]);
+        close(child_pidfd);
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+            ;
+        return -1;
     }
     *pid = child;
     *pidfd = child_pidfd;

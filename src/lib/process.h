@@ -135,4 +135,13 @@ int husk_process_find_executable(const ocispec_process *p, char **out, husk_erro
 int husk_process_add_home(const ocispec_process *p, char ***env, husk_error_t *err);
 int husk_process_switch_user(const ocispec_process *p, husk_error_t *err);
 
+/* The name of the session keyring the init of container `id` makes and
+ * joins (unless --no-new-keyring), and exec joins by that name. The
+ * keyring grants its owner (the container's root) search permission, which
+ * joining by name needs; the init's host pid in the name keeps two live
+ * containers of one id (other --root) from finding each other's. */
+#define HUSK_SESSION_KEYRING_NAME_MAX 300
+void husk_process_session_keyring_name(const char *id, pid_t init_host_pid, char *buf,
+                                       size_t size);
+
 #endif

@@ -16,12 +16,18 @@
 
 #include <linux/magic.h>
 
+#include "lsm.h"
+#include "idmap_mount.h"
 #include "syscalls.h"
 #include "utils.h"
 
 /* ---------- mount options: one table ---------- */
 
-enum option_kind { OPT_SET, OPT_CLEAR, OPT_PROPAGATION };
+enum option_kind { OPT_SET, OPT_CLEAR, OPT_PROPAGATION, OPT_ATIME };
+
+/* The atime mode is one setting: each atime option replaces the whole of
+ * it, so the later option wins (without one the kernel picks relatime). */
+#define MS_ATIME_MODE (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)
 
 static const struct {
     const char *name;
@@ -37,10 +43,12 @@ static const struct {
     { "dirsync", OPT_SET, MS_DIRSYNC },
     { "remount", OPT_SET, MS_REMOUNT },
     { "mand", OPT_SET, MS_MANDLOCK },        { "nomand", OPT_CLEAR, MS_MANDLOCK },
-    { "noatime", OPT_SET, MS_NOATIME },      { "atime", OPT_CLEAR, MS_NOATIME },
     { "nodiratime", OPT_SET, MS_NODIRATIME },{ "diratime", OPT_CLEAR, MS_NODIRATIME },
-    { "relatime", OPT_SET, MS_RELATIME },    { "norelatime", OPT_CLEAR, MS_RELATIME },
-    { "strictatime", OPT_SET, MS_STRICTATIME }, { "nostrictatime", OPT_CLEAR, MS_STRICTATIME },
+    /* norelatime as rnorelatime below: strictatime. atime, nostrictatime:
+     * back to the kernel's default. */
+    { "noatime", OPT_ATIME, MS_NOATIME },    { "atime", OPT_ATIME, 0 },
+    { "relatime", OPT_ATIME, MS_RELATIME },  { "norelatime", OPT_ATIME, MS_STRICTATIME },
+    { "strictatime", OPT_ATIME, MS_STRICTATIME }, { "nostrictatime", OPT_ATIME, 0 },
     { "lazytime", OPT_SET, MS_LAZYTIME },    { "nolazytime", OPT_CLEAR, MS_LAZYTIME },
     { "iversion", OPT_SET, MS_I_VERSION },   { "noiversion", OPT_CLEAR, MS_I_VERSION },
     { "silent", OPT_SET, MS_SILENT },        { "loud", OPT_CLEAR, MS_SILENT },
@@ -56,6 +64,7 @@ static const struct {
     { "nosymfollow", OPT_SET, MS_NOSYMFOLLOW }, { "symfollow", OPT_CLEAR, MS_NOSYMFOLLOW },
     /* runtime-spec: handled by the runtime, never passed to the kernel. */
     { "tmpcopyup", OPT_SET, 0 },
+    { "idmap", OPT_SET, 0 },                 { "ridmap", OPT_SET, 0 }, /* idmap_mount.c */
 };
 
 /* The recursive attributes (runtime-spec 1.1+): applied with
@@ -138,6 +147,10 @@ int husk_mount_flags_parse(char *const *options, size_t n, husk_mount_flags *out
             break;
         case OPT_PROPAGATION:
             out->propagation = mount_options[k].flag;
+            break;
+        case OPT_ATIME:
+            out->flags = (out->flags & ~MS_ATIME_MODE) | mount_options[k].flag;
+            out->clear = (out->clear | MS_ATIME_MODE) & ~mount_options[k].flag;
             break;
         }
     }
@@ -691,8 +704,75 @@ static bool is_kernelfs(const ocispec_mount *m)
     return m->type != NULL && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0);
 }
 
+/* mount(2) answers a bad filesystem option with a bare EINVAL; the new
+ * mount API refuses the very parameter. Each option is offered to a fresh
+ * context of the type (nothing gets mounted); NULL when none is refused or
+ * the kernel lacks fsopen. */
+static char *refused_fs_option(const char *type, const char *data)
+{
+    cleanup_close int fs = (int) syscall(__NR_fsopen, type, FSOPEN_CLOEXEC);
+    cleanup_free char *copy = strdup(data);
+    if (fs < 0 || copy == NULL)
+        return NULL;
+    char *save = NULL;
+    for (char *opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+        cleanup_free char *key = strdup(opt);
+        if (key == NULL)
+            return NULL;
+        char *value = strchr(key, '=');
+        if (value != NULL)
+            *value++ = '\0';
+        if (syscall(__NR_fsconfig, fs, value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, key,
+                    value, 0) < 0)
+            return strdup(opt);
+    }
+    return NULL;
+}
+
+static int fs_mount_error(const char *type, const ocispec_mount *m, const husk_mount_flags *mf,
+                          size_t idx, husk_error_t *err)
+{
+    int e = errno;
+    if (e == ENODEV)
+        return husk_error_set(err, e, "mounts[%zu].type: no filesystem `%s` in this kernel "
+                              "(mount on `%s`)", idx, type, m->destination);
+    cleanup_free char *bad = e == EINVAL && mf->data ? refused_fs_option(type, mf->data) : NULL;
+    if (bad != NULL)
+        return husk_error_set(err, e, "mounts[%zu].options: `%s` refused by %s (mount on `%s`)",
+                              idx, bad, type, m->destination);
+    return husk_error_set(err, e, "mount \"%s\" on \"%s\"", type, m->destination);
+}
+
+/* sysfs shows the network devices of the mounter's network namespace:
+ * without a new one the container would see, and write to, the host's
+ * (runc mounts it read-only then). The kernel refuses a sysfs mount to a
+ * user namespace that does not own the network namespace; the host's /sys
+ * is then bound instead, read-only all the way down. */
+static int mount_sysfs(int root_fd, const ocispec_mount *m, const husk_mount_flags *mf,
+                       const char *target, size_t idx, bool new_netns, husk_error_t *err)
+{
+    unsigned long flags = mf->flags & ~MS_REMOUNT;
+    if (!new_netns)
+        flags |= MS_RDONLY;
+    if (mount(m->source ? m->source : "sysfs", target, "sysfs", flags, mf->data) == 0)
+        return 0;
+    if (errno != EPERM || new_netns)
+        return fs_mount_error("sysfs", m, mf, idx, err);
+    if (mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return husk_error_set(err, errno, "mounts[%zu]: bind the host's `/sys` on `%s` (no right "
+                              "to mount sysfs here)", idx, m->destination);
+    cleanup_close int top = open_in_root(root_fd, m->destination, O_PATH);
+    struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+                                           MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+    if (top < 0 || syscall(__NR_mount_setattr, top, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                           sizeof(attr)) < 0)
+        return husk_error_set(err, errno, "mounts[%zu]: make the bound `/sys` read-only", idx);
+    return 0;
+}
+
 static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, size_t idx,
-                     const husk_cgroup_view *view, husk_error_t *err)
+                     const husk_cgroup_view *view, bool new_netns, const char *mount_label,
+                     husk_error_t *err)
 {
     if (m->destination == NULL || m->destination[0] != '/')
         return husk_error_set(err, 0, "mounts[%zu].destination: `%s` is not absolute", idx,
@@ -704,6 +784,13 @@ static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, si
     bool bind = is_bind(m, &mf);
     cleanup_free char *src = NULL;
     bool as_file = false;
+    if (bind && mf.data != NULL) {
+        /* A bind mount has no filesystem to take them: the kernel would
+         * drop them without a word. */
+        ret = husk_error_set(err, EINVAL, "mounts[%zu].options: unknown option `%s` for a bind "
+                             "mount of `%s`", idx, mf.data, m->destination);
+        goto out;
+    }
     if (bind) {
         if (m->source == NULL) {
             ret = husk_error_set(err, 0, "mounts[%zu].source: required for a bind mount", idx);
@@ -735,7 +822,14 @@ static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, si
         char p[64];
         proc_fd_path(p, sizeof(p), target);
         if (bind) {
-            if (mount(src, p, NULL, MS_BIND | (mf.flags & MS_REC), NULL) < 0) {
+            /* Made by husk before clone3, see idmap_mount.h. */
+            int idmapped = husk_idmap_mount_take(idx);
+            if (idmapped >= 0) {
+                if (husk_idmap_mount_attach(idmapped, target, m->destination, idx, err) < 0) {
+                    ret = -1;
+                    goto out;
+                }
+            } else if (mount(src, p, NULL, MS_BIND | (mf.flags & MS_REC), NULL) < 0) {
                 ret = husk_error_set(err, errno, "bind mount `%s` on `%s`", m->source,
                                      m->destination);
                 goto out;
@@ -753,11 +847,22 @@ static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, si
                 ret = -1;
                 goto out;
             }
+        } else if (m->type != NULL && strcmp(m->type, "sysfs") == 0) {
+            if (mount_sysfs(root_fd, m, &mf, p, idx, new_netns, err) < 0) {
+                ret = -1;
+                goto out;
+            }
         } else {
             const char *type = m->type ? m->type : "none";
             const char *source = m->source ? m->source : type;
-            if (mount(source, p, type, mf.flags & ~MS_REMOUNT, mf.data) < 0) {
-                ret = husk_error_set(err, errno, "mount \"%s\" on \"%s\"", type, m->destination);
+            /* linux.mountLabel: a context= for the filesystems that take one. */
+            cleanup_free char *labelled = NULL;
+            if (husk_lsm_mount_data(type, mf.data, mount_label, &labelled, err) < 0) {
+                ret = husk_error_wrap(err, "mounts[%zu]", idx);
+                goto out;
+            }
+            if (mount(source, p, type, mf.flags & ~MS_REMOUNT, labelled ? labelled : mf.data) < 0) {
+                ret = fs_mount_error(type, m, &mf, idx, err);
                 goto out;
             }
         }
@@ -1058,6 +1163,15 @@ static int propagation_flags(const char *name, unsigned long *out, husk_error_t 
     return husk_error_set(err, 0, "linux.rootfsPropagation: unknown value `%s`", name);
 }
 
+static bool has_new_netns(const ocispec_linux *linux)
+{
+    for (size_t i = 0; linux != NULL && i < linux->namespaces_len; i++)
+        if (linux->namespaces[i].type != NULL &&
+            strcmp(linux->namespaces[i].type, "network") == 0)
+            return linux->namespaces[i].path == NULL || linux->namespaces[i].path[0] == '\0';
+    return false;
+}
+
 int husk_rootfs_prepare(const ocispec_config *config, const char *rootfs, const char *bundle,
                         const husk_cgroup_view *cgroups, int *root_fd, husk_error_t *err)
 {
@@ -1070,8 +1184,11 @@ int husk_rootfs_prepare(const ocispec_config *config, const char *rootfs, const 
     if (root < 0)
         return husk_error_set(err, errno, "open rootfs `%s`", rootfs);
 
+    bool new_netns = has_new_netns(config->linux);
+    const char *mount_label = config->linux ? config->linux->mount_label : NULL;
     for (size_t i = 0; i < config->mounts_len; i++)
-        if (mount_one(root, bundle, &config->mounts[i], i, cgroups, err) < 0)
+        if (mount_one(root, bundle, &config->mounts[i], i, cgroups, new_netns, mount_label,
+                      err) < 0)
             return -1;
     if (setup_dev(root, config, err) < 0)
         return -1;
@@ -1181,23 +1298,10 @@ static bool is_pty_slave(const struct stat *st)
     return S_ISCHR(st->st_mode) && major(st->st_rdev) >= 136 && major(st->st_rdev) <= 143;
 }
 
-/* The console is bound after the masks and read-only paths: were its source
- * or target a symlink the image (or the container's own devpts) planted,
- * the bind could put a pty over, or a fresh writable mount of, a file the
- * masks protect (the CVE-2025-52565 class). Both are opened without
- * following any symlink and checked, then bound fd to fd. */
-int husk_rootfs_bind_console(const char *slave_path, husk_error_t *err)
+/* /dev/console, made if missing and opened without following a symlink:
+ * the target of the console bind mount. */
+static int open_console_target(int root, husk_error_t *err)
 {
-    cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (root < 0)
-        return husk_error_set(err, errno, "console: open `/`");
-    cleanup_close int src = open_no_symlinks(root, slave_path);
-    struct stat st;
-    if (src < 0 || fstat(src, &st) < 0)
-        return husk_error_set(err, errno, "console: open the pty `%s`", slave_path);
-    if (!is_pty_slave(&st))
-        return husk_error_set(err, ENOTTY, "console: `%s` is not a pty", slave_path);
-
     cleanup_close int dev = open_no_symlinks(root, "/dev");
     if (dev < 0)
         return husk_error_set(err, errno, "console: open `/dev` (a symlink is refused)");
@@ -1206,16 +1310,50 @@ int husk_rootfs_bind_console(const char *slave_path, husk_error_t *err)
         return husk_error_set(err, errno, "create `/dev/console`");
     if (fd >= 0)
         close(fd);
-    cleanup_close int dst = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (dst < 0 || fstat(dst, &st) < 0)
-        return husk_error_set(err, errno, "open `/dev/console`");
-    if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+    int dst = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (dst < 0 || fstat(dst, &st) < 0) {
+        husk_error_set(err, errno, "open `/dev/console`");
+        if (dst >= 0)
+            close(dst);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+        close(dst);
         return husk_error_set(err, EINVAL,
                               "`/dev/console` in the rootfs is not a file or a device (a symlink?)");
+    }
+    return dst;
+}
+
+static int bind_on_console(int src, const char *what, husk_error_t *err)
+{
+    cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return husk_error_set(err, errno, "console: open `/`");
+    cleanup_close int dst = open_console_target(root, err);
+    if (dst < 0)
+        return -1;
     char from[64], to[64];
     proc_fd_path(from, sizeof(from), src);
     proc_fd_path(to, sizeof(to), dst);
     if (mount(from, to, NULL, MS_BIND, NULL) < 0)
-        return husk_error_set(err, errno, "bind mount `%s` on `/dev/console`", slave_path);
+        return husk_error_set(err, errno, "bind mount `%s` on `/dev/console`", what);
     return 0;
+}
+
+/* The console is bound after the masks and read-only paths: were its source
+ * or target a symlink the image (or the container's own devpts) planted,
+ * the bind could put a pty over, or a fresh writable mount of, a file the
+ * masks protect (the CVE-2025-52565 class). The source is the peer's own fd
+ * and the target is opened without following any symlink and checked, then
+ * they are bound fd to fd. */
+int husk_rootfs_bind_console_fd(int slave, husk_error_t *err)
+{
+    struct stat st;
+    if (fstat(slave, &st) < 0)
+        return husk_error_set(err, errno, "console: stat the pty peer");
+    if (!is_pty_slave(&st))
+        return husk_error_set(err, ENOTTY, "console: fd %d is not a pty peer", slave);
+    return bind_on_console(slave, "the pty peer", err);
 }

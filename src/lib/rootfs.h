@@ -76,7 +76,9 @@ int husk_rootfs_make_cwd(const char *cwd, husk_error_t *err);
  * cwd. On failure errno is set too, and err may be NULL. */
 int husk_rootfs_chdir(const char *cwd, husk_error_t *err);
 
-/* After entering: bind-mounts the pty peer `slave_path` on /dev/console. */
-int husk_rootfs_bind_console(const char *slave_path, husk_error_t *err);
+/* After entering: bind-mounts the pty peer on /dev/console from its fd
+ * (from TIOCGPTPEER): no path to look up, so nothing at /dev/pts/N in the
+ * container can stand in for the pty. */
+int husk_rootfs_bind_console_fd(int slave, husk_error_t *err);
 
 #endif

@@ -22,32 +22,27 @@
  * code for a concern flips its line in the same change. */
 static const struct {
     bool seccomp;        /* linux.seccomp: src/lib/seccomp.c */
-    bool apparmor;       /* process.apparmorProfile applied (issue 4) */
-    bool selinux;        /* process.selinuxLabel / linux.mountLabel applied (issue 4) */
-    bool idmap_mounts;   /* mounts[].uidMappings/gidMappings (issue 4) */
+    bool apparmor;       /* process.apparmorProfile: src/lib/lsm.c (kernel interface) */
+    bool selinux;        /* process.selinuxLabel, linux.mountLabel: src/lib/lsm.c */
+    bool idmap_mounts;   /* mounts[].uidMappings/gidMappings: src/lib/idmap_mount.c */
     bool cgroup_v1;      /* src/lib/cgroup.c: cgroupfs driver, v1 and hybrid */
     bool cgroup_v2;      /* src/lib/cgroup.c: cgroupfs driver, unified */
-    bool cgroup_systemd; /* the systemd driver (issue 5; cgroup.c refuses it today) */
+    bool cgroup_systemd; /* the systemd driver: src/lib/cgroup_systemd.c (system bus) */
+    bool cgroup_systemd_user; /* scopes on a user's own systemd (--user bus): not done */
     bool cgroup_rdma;    /* linux.resources.rdma: src/lib/cgroup_v1.c, cgroup_v2.c */
     bool intel_rdt;      /* linux.intelRdt */
     bool net_devices;    /* linux.netDevices */
 } implemented = {
     .seccomp = true,
+    .apparmor = true,
+    .selinux = true,
+    .idmap_mounts = true,
     .cgroup_v1 = true,
     .cgroup_v2 = true,
     .cgroup_rdma = true,
+    .cgroup_systemd = true,
 };
 
-#ifdef HAVE_APPARMOR
-#define APPARMOR_BUILT_IN true
-#else
-#define APPARMOR_BUILT_IN false
-#endif
-#ifdef HAVE_SELINUX
-#define SELINUX_BUILT_IN true
-#else
-#define SELINUX_BUILT_IN false
-#endif
 #ifdef HAVE_SYSTEMD
 #define SYSTEMD_BUILT_IN true
 #else
@@ -236,7 +231,7 @@ static ocispec_features_cgroup *build_cgroup(struct husk_model_builder *b)
     cg->v1 = implemented.cgroup_v1;
     cg->v2 = implemented.cgroup_v2;
     cg->systemd = SYSTEMD_BUILT_IN && implemented.cgroup_systemd;
-    cg->systemd_user = SYSTEMD_BUILT_IN && implemented.cgroup_systemd;
+    cg->systemd_user = SYSTEMD_BUILT_IN && implemented.cgroup_systemd_user;
     cg->rdma = implemented.cgroup_rdma;
     return cg;
 }
@@ -252,9 +247,9 @@ static ocispec_features_linux *build_linux(struct husk_model_builder *b)
     l->cgroup = build_cgroup(b);
     l->seccomp = build_seccomp(b);
     l->has_apparmor_enabled = true;
-    l->apparmor_enabled = APPARMOR_BUILT_IN && implemented.apparmor;
+    l->apparmor_enabled = implemented.apparmor;
     l->has_selinux_enabled = true;
-    l->selinux_enabled = SELINUX_BUILT_IN && implemented.selinux;
+    l->selinux_enabled = implemented.selinux;
     l->has_intel_rdt_enabled = true;
     l->intel_rdt_enabled = implemented.intel_rdt;
     l->has_idmap_enabled = true;

@@ -319,6 +319,8 @@ int husk_state_record_save(int dir_fd, const husk_state_record *rec, husk_error_
     yajl_gen_bool(g, rec->keep_config);
     gen_str(g, "creating");
     yajl_gen_bool(g, rec->creating);
+    gen_str(g, "noNewKeyring");
+    yajl_gen_bool(g, rec->no_new_keyring);
     if (rec->annotations != NULL) {
         gen_str(g, "annotations");
         yajl_gen_map_open(g);
@@ -405,6 +407,8 @@ int husk_state_record_load(int dir_fd, husk_state_record **out, husk_error_t *er
     rec->keep_config = YAJL_IS_TRUE(yajl_tree_get(root, kc, yajl_t_true));
     const char *cr[] = { "creating", NULL };
     rec->creating = YAJL_IS_TRUE(yajl_tree_get(root, cr, yajl_t_true));
+    const char *nk[] = { "noNewKeyring", NULL };
+    rec->no_new_keyring = YAJL_IS_TRUE(yajl_tree_get(root, nk, yajl_t_true));
     rec->annotations = tree_map(root, "annotations");
     yajl_tree_free(root);
     if (rec->id == NULL || rec->bundle == NULL) {

@@ -55,6 +55,8 @@ typedef struct husk_state_record {
     bool keep_config;         /* config.json copy present (poststart/poststop hooks) */
     bool creating;            /* written once the cgroup exists, before the init is
                                  ready: lets delete -f clean up after a create that died */
+    bool no_new_keyring;      /* create --no-new-keyring: the init kept its caller's
+                                 session keyring, so exec keeps its own too */
     ocispec_string_map *annotations;
 } husk_state_record;
 

@@ -118,3 +118,23 @@ devices() {
     [[ "$stderr" == *'linux.devices[0]'*'/dev/kmsg'*'1:12'* ]]
     assert_nothing_left c1
 }
+
+@test "/dev without a terminal: no /dev/console; the default nodes, /dev/shm and /dev/pts work" {
+    set_sh 'test -e /dev/console && echo has-console
+        head -c 3 /dev/urandom | wc -c; head -c 3 /dev/random | wc -c
+        echo x 2>/dev/null > /dev/full || echo full-refused
+        echo in-shm > /dev/shm/f && cat /dev/shm/f
+        stat -c "%F %t:%T" /dev/pts/ptmx; ls /dev/pts | tr "\n" " "; echo
+        readlink /dev/core'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    refute_line has-console
+    assert_equal "${lines[0]}" 3
+    assert_equal "${lines[1]}" 3
+    assert_line full-refused
+    assert_line in-shm
+    assert_line "character special file 5:2"
+    assert_line "ptmx "
+    assert_line /proc/kcore
+    assert_nothing_left c1
+}

@@ -66,7 +66,8 @@ only_the_init() {
     hrun exec c1 sh -c 'cat /proc/self/cgroup; echo ---; cat /proc/1/cgroup'
     assert_success
     assert_equal "$(sed '/^---$/,$d' "$HRUN_OUT")" "$(sed '1,/^---$/d' "$HRUN_OUT")"
-    grep -q '^[0-9]*:pids:/$' "$HRUN_OUT"
+    # the root of the namespace: v1's pids line, or v2's single line
+    grep -qE '^[0-9]+:pids:/$|^0::/$' "$HRUN_OUT"
     hrun exec c1 cat /marker
     assert_output marker-of-c1
     # pid 1 of the namespace is the init
@@ -252,6 +253,22 @@ EOF
     hrun exec --process "$TEST_TMP/process.json" c1
     assert_success
     assert_output "$(printf '1001\n1002\n/tmp\nfrom-json')"
+    # the JSON's own capabilities, rlimits and noNewPrivileges, not the config's
+    cat >"$TEST_TMP/caps.json" <<EOF
+{"user": {"uid": 0, "gid": 0}, "cwd": "/",
+ "args": ["sh", "-c", "grep -E '^(CapEff|CapInh|NoNewPrivs)' /proc/self/status; ulimit -n"],
+ "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_KILL"],
+                  "permitted": ["CAP_CHOWN", "CAP_KILL"]},
+ "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 77, "hard": 88}],
+ "noNewPrivileges": true}
+EOF
+    hrun exec --process "$TEST_TMP/caps.json" c1
+    assert_success
+    # (root's execve raises effective to permitted, within the JSON's bounding)
+    assert_line --regexp "^CapEff:[[:space:]]+$(cap_mask CAP_CHOWN CAP_KILL)$"
+    assert_line --regexp "^CapInh:[[:space:]]+0000000000000000$"
+    assert_line --regexp "^NoNewPrivs:[[:space:]]+1$"
+    assert_line 77
     echo '{"args": [' >"$TEST_TMP/bad.json"
     hrun exec --process "$TEST_TMP/bad.json" c1
     assert_failure
@@ -281,6 +298,16 @@ EOF
     assert_line in-created
     assert_line "$(readlink /proc/$INIT/ns/pid)"
     status_is c1 created
+    # a detached exec keeps running, and the container still starts
+    hrun exec -d --pid-file "$TEST_TMP/d.pid" c1 sleep 100
+    assert_success
+    pid_alive "$(cat "$TEST_TMP/d.pid")"
+    status_is c1 created
+    husk start c1
+    wait_status c1 running
+    assert_equal "$(state_field c1 pid)" "$INIT"
+    assert_equal "$(tr '\0' ' ' </proc/$INIT/cmdline)" "sleep 1000 "
+    pid_alive "$(cat "$TEST_TMP/d.pid")"
 }
 
 @test "exec: -t proxies a pty; -t --console-socket sends the master" {
@@ -288,6 +315,11 @@ EOF
     hrun exec -t c1 sh -c 'tty; test -t 0 && echo stdin-tty'
     assert_success
     assert_equal "$(tr -d '\r' <"$HRUN_OUT")" "$(printf '/dev/pts/0\nstdin-tty')"
+    # exit codes and signal deaths propagate through the pty too
+    hrun exec -t c1 sh -c 'exit 7'
+    [ "$status" -eq 7 ]
+    hrun exec -t c1 sh -c 'kill -9 $$'
+    [ "$status" -eq 137 ]
     [ -x "$RECVTTY" ] || fail "recvtty not built: $RECVTTY"
     local sock=$TEST_TMP/console.sock
     "$RECVTTY" -m print "$sock" </dev/null >"$TEST_TMP/console.out" 2>"$TEST_TMP/recvtty.err" 3>&- &
@@ -335,9 +367,10 @@ EOF
             cat "$d/cpuset.mems" >"$d/$sub/cpuset.mems"
         fi
     done
-    hrun exec --cgroup "$sub" c1 grep pids /proc/self/cgroup
+    hrun exec --cgroup "$sub" c1 cat /proc/self/cgroup
     assert_success
-    assert_output --partial "/husk-test/$CG_NAME/$sub"
+    # v1: every hierarchy's line (pids among them); v2: the one line
+    assert_line --regexp "^([0-9]+:pids|0:):/husk-test/$CG_NAME/$sub\$"
     hrun exec --cgroup ../escape c1 true
     assert_failure
     [[ "$stderr" == *"--cgroup \`../escape\`"* ]]
@@ -426,4 +459,68 @@ EOF
     husk resume c1
     wait "$hp"
     wait_until 5 test -e "$BUNDLE/rootfs/tmp/r"
+}
+
+@test "exec: --cwd through a symlink stays inside the container's root" {
+    mkdir -p "$BUNDLE/rootfs/inside"
+    ln -s ../../../../.. "$BUNDLE/rootfs/up"
+    ln -s /inside "$BUNDLE/rootfs/abs"
+    start_c1
+    hrun exec --cwd /up c1 pwd -P
+    assert_success
+    assert_output /
+    hrun exec --cwd /abs c1 pwd -P
+    assert_output /inside
+    # a cwd outside the root would reach the bundle's host path relatively
+    hrun exec --cwd /up c1 sh -c 'test -d ".'"$TEST_TMP"'" && echo escaped || echo inside'
+    assert_output inside
+}
+
+@test "exec: more bad inputs: clear errors naming the value, nothing left behind" {
+    start_c1
+    hrun exec --process "$TEST_TMP/no-such.json" c1
+    assert_failure
+    [[ "$stderr" == *"--process \`$TEST_TMP/no-such.json\`"*"No such file or directory"* ]]
+    echo '{"cwd": "/"}' >"$TEST_TMP/noargs.json"
+    hrun exec --process "$TEST_TMP/noargs.json" c1
+    assert_failure
+    [[ "$stderr" == *"process.args: must name a program"* ]]
+    hrun exec --process "$TEST_TMP/noargs.json" c1 true
+    assert_failure
+    [[ "$stderr" == *"unexpected argument \`true\`"* ]]
+    hrun exec --preserve-fds abc c1 true
+    assert_failure
+    [[ "$stderr" == *"--preserve-fds \`abc\`"* ]]
+    hrun exec --cgroup no-such-sub c1 true
+    assert_failure
+    [[ "$stderr" == *"no-such-sub"*"does not exist"* ]]
+    hrun exec --console-socket "$TEST_TMP/sock" c1 true
+    assert_failure
+    [[ "$stderr" == *"--console-socket \`$TEST_TMP/sock\`: only with --tty"* ]]
+    hrun exec -t --console-socket "$TEST_TMP/no-such.sock" c1 true
+    assert_failure
+    [[ "$stderr" == *"console socket \"$TEST_TMP/no-such.sock\""*"No such file or directory"* ]]
+    hrun exec --cwd relative/dir c1 true
+    assert_failure
+    [[ "$stderr" == *"cwd \`relative/dir\`: not absolute"* ]]
+    hrun exec -u 99999999999 c1 true
+    assert_failure
+    [[ "$stderr" == *"--user \`99999999999\`: uid out of range"* ]]
+    hrun exec -e =no-key c1 true
+    assert_failure
+    [[ "$stderr" == *"--env \`=no-key\`: want KEY=VALUE"* ]]
+    hrun exec --bogus c1 true
+    assert_failure
+    [[ "$stderr" == *"--bogus"* ]]
+    hrun exec ../c1 true
+    assert_failure
+    [[ "$stderr" == *"../c1"* ]]
+    # the process was running when the pid file failed: it is killed
+    hrun exec --pid-file "$TEST_TMP/no/such/dir/p" c1 sleep 100
+    assert_failure
+    [[ "$stderr" == *"--pid-file"*"$TEST_TMP/no/such/dir"* ]]
+    hrun exec -d --pid-file "$TEST_TMP/no/such/dir/p" c1 sleep 100
+    assert_failure
+    wait_until 5 only_the_init
+    status_is c1 running
 }

@@ -36,6 +36,11 @@ EOF
 }
 
 teardown() {
+    local p
+    # sleeps a hook spawned (a failing timeout test), by pid only
+    if [ -n "${SLEEP_ARG:-}" ]; then
+        for p in $(spawned_sleeps); do kill -9 "$p" 2>/dev/null || true; done
+    fi
     teardown_bundle
 }
 
@@ -193,6 +198,28 @@ check_stdin() {
     local pid
     pid=$(cat "$HOOKS/pid")
     pid_gone "$pid"
+    assert_nothing_left c1
+}
+
+# The sleep a hook left behind: found by its argument, unique to the test.
+spawned_sleeps() {
+    pgrep -f -x "sleep $SLEEP_ARG" || true
+}
+
+@test "hooks: a hook that times out is killed with everything it spawned" {
+    SLEEP_ARG=1000.$$$RANDOM
+    update_config ".hooks.createRuntime = [{\"path\": \"/bin/sh\",
+        \"args\": [\"sh\", \"-c\", \"sleep $SLEEP_ARG & echo \$! >$HOOKS/child; exec sleep 60\"],
+        \"timeout\": 1}]"
+    hrun create --bundle "$BUNDLE" c1
+    [ "$status" -ne 0 ]
+    [[ "$stderr" == *"createRuntime hook #0 (/bin/sh): timed out after 1 s"* ]]
+    [ -s "$HOOKS/child" ]
+    wait_until 5 pid_gone "$(cat "$HOOKS/child")" || true
+    local left
+    left=$(spawned_sleeps)
+    for p in $left; do kill -9 "$p" 2>/dev/null || true; done
+    [ -z "$left" ] || fail "the hook's child survived the timeout: pid $left"
     assert_nothing_left c1
 }
 

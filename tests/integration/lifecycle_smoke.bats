@@ -138,7 +138,7 @@ cgroup_dir() {
     update_config '.root.path = "rootfs" | .mounts += [{"destination": "/x", "type": "nosuchfs", "source": "none"}]'
     hrun create --bundle "$BUNDLE" b4
     [ "$status" -ne 0 ]
-    [[ "$stderr" == *'mount "nosuchfs" on "/x"'* ]]
+    [[ "$stderr" == *'mounts['*'].type: no filesystem `nosuchfs`'*'/x'* ]]
 
     [ -z "$(ls -A "$ROOT" 2>/dev/null | grep -v '^\.lock$')" ]
     [ ! -e "$(cgroup_dir)" ]

@@ -336,6 +336,42 @@ forward_signal() {
     [[ "${lines[2]}" =~ ^Max\ cpu\ time\ +100\ +200\ +seconds ]] || fail "cpu limit: ${lines[2]}"
 }
 
+@test "process: every RLIMIT_* name sets its limit, as /proc/self/limits shows" {
+    # Values below this host's hard limits: root here may not raise them.
+    update_config '.process.rlimits = [
+            {"type": "RLIMIT_AS", "soft": 1000000000, "hard": 2000000000},
+            {"type": "RLIMIT_CORE", "soft": 0, "hard": 4096},
+            {"type": "RLIMIT_CPU", "soft": 100, "hard": 200},
+            {"type": "RLIMIT_DATA", "soft": 900000000, "hard": 1900000000},
+            {"type": "RLIMIT_FSIZE", "soft": 800000000, "hard": 1800000000},
+            {"type": "RLIMIT_LOCKS", "soft": 100, "hard": 200},
+            {"type": "RLIMIT_MEMLOCK", "soft": 65536, "hard": 131072},
+            {"type": "RLIMIT_MSGQUEUE", "soft": 8192, "hard": 16384},
+            {"type": "RLIMIT_NICE", "soft": 0, "hard": 0},
+            {"type": "RLIMIT_NOFILE", "soft": 512, "hard": 768},
+            {"type": "RLIMIT_NPROC", "soft": 1000, "hard": 2000},
+            {"type": "RLIMIT_RSS", "soft": 700000000, "hard": 1700000000},
+            {"type": "RLIMIT_RTPRIO", "soft": 0, "hard": 0},
+            {"type": "RLIMIT_RTTIME", "soft": 1000000, "hard": 2000000},
+            {"type": "RLIMIT_SIGPENDING", "soft": 1000, "hard": 2000},
+            {"type": "RLIMIT_STACK", "soft": 4194304, "hard": 8388608}]
+        | .process.args = ["cat", "/proc/self/limits"]'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    local want
+    for want in "Max address space:1000000000:2000000000" "Max core file size:0:4096" \
+        "Max cpu time:100:200" "Max data size:900000000:1900000000" \
+        "Max file size:800000000:1800000000" "Max file locks:100:200" \
+        "Max locked memory:65536:131072" "Max msgqueue size:8192:16384" \
+        "Max nice priority:0:0" "Max open files:512:768" "Max processes:1000:2000" \
+        "Max resident set:700000000:1700000000" "Max realtime priority:0:0" \
+        "Max realtime timeout:1000000:2000000" "Max pending signals:1000:2000" \
+        "Max stack size:4194304:8388608"; do
+        IFS=: read -r name soft hard <<<"$want"
+        assert_line --regexp "^$name +$soft +$hard( |\$)"
+    done
+}
+
 @test "process: noNewPrivileges true and false show in NoNewPrivs" {
     update_config '.process.noNewPrivileges = true | .process.args = ["grep", "^NoNewPrivs:", "/proc/self/status"]'
     hrun run --bundle "$BUNDLE" c1
@@ -579,13 +615,17 @@ rootfs_escape_links() {
     [ -n "$(ls -A /sys/firmware)" ]
     update_config ".linux.maskedPaths = $(printf '%s\n' "${files[@]}" /sys/firmware | jq -R . | jq -s .)"
     set_sh "for f in ${files[*]}; do echo \$f \$(stat -c '%F %t:%T' \$f) \$(wc -c < \$f); done
-        echo firmware=\$(ls -A /sys/firmware | wc -l)"
+        echo firmware=\$(ls -A /sys/firmware | wc -l) \$(stat -f -c %T /sys/firmware)
+        touch /sys/firmware/x 2>/dev/null && echo firmware-writable
+        grep ' /sys/firmware ' /proc/self/mountinfo"
     hrun run --bundle "$BUNDLE" c1
     assert_success
     for f in "${files[@]}"; do
         assert_line "$f character special file 1:3 0"
     done
-    assert_line firmware=0
+    assert_line "firmware=0 tmpfs"
+    refute_line firmware-writable
+    [[ ",$(mountinfo_field "$output" /sys/firmware opts)," == *,ro,* ]] || fail "/sys/firmware is not ro: $output"
 }
 
 @test "readonlyPaths: writes to /proc/sys fail; /proc/sys, /proc/bus are read-only mounts" {

@@ -124,6 +124,237 @@ DENY_MKDIR='{"defaultAction": "SCMP_ACT_ALLOW",
     assert_nothing_left c1
 }
 
+# ---- every action, the flags, architectures, argument operators ----
+
+# A name for busybox that the kernel's seccomp audit records can be told
+# apart by: busybox runs argv[1] as the applet when its own name starts
+# with "busybox", and the record's comm is that name.
+bb_tag() {
+    BB=busybox-$((RANDOM % 10000))$((RANDOM % 100))
+    ln -s /bin/busybox "$BUNDLE/rootfs/bin/$BB"
+}
+
+seccomp_records() {
+    dmesg | grep "type=1326.* comm=\"$1\""
+}
+
+# seccomp_log_code COMM: the action code of the kernel's seccomp audit
+# record (type=1326) for that comm, waiting a moment for it to be printed.
+seccomp_log_code() {
+    wait_until 3 eval '[ -n "$(seccomp_records "$1")" ]' || true
+    seccomp_records "$1" | tail -1 | grep -o 'code=0x[0-9a-f]*'
+}
+
+@test "seccomp: SCMP_ACT_KILL_THREAD kills the (single-threaded) process with SIGSYS; the kernel logs kill_thread" {
+    bb_tag
+    set_seccomp '{"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL_THREAD"}]}'
+    set_sh "$BB mkdir /tmp/d; echo child=\$?; ls -d /tmp/d 2>/dev/null; true"
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_output child=159
+    # SECCOMP_RET_KILL_THREAD is 0; KILL_PROCESS would be 0x80000000.
+    assert_equal "$(seccomp_log_code "$BB")" code=0x0
+    assert_nothing_left c1
+}
+
+@test "seccomp: SCMP_ACT_TRAP sends SIGSYS: it kills by default, a handler catches it and the process goes on" {
+    set_seccomp '{"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["chdir", "mkdir", "mkdirat"], "action": "SCMP_ACT_TRAP"}]}'
+    set_sh 'mkdir /tmp/d; echo child=$?; trap "echo trapped" SYS; cd /tmp 2>/dev/null; echo cd=$?; echo alive'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_line child=159
+    assert_line trapped
+    refute_line cd=0
+    assert_line alive
+    assert_nothing_left c1
+}
+
+@test "seccomp: SCMP_ACT_TRACE without a tracer fails the syscall with ENOSYS" {
+    set_seccomp '{"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_TRACE", "errnoRet": 5}]}'
+    set_sh 'mkdir /tmp/d 2>&1; echo rc=$?; ls -d /tmp/d 2>/dev/null; true'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_equal "$output" "$(printf '%s\nrc=1' "mkdir: can't create directory '/tmp/d': Function not implemented")"
+    assert_nothing_left c1
+}
+
+@test "seccomp: SCMP_ACT_LOG lets the syscall through and the kernel logs it" {
+    bb_tag
+    set_seccomp '{"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_LOG"}]}'
+    set_sh "$BB mkdir /tmp/d && ls -d /tmp/d"
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_output /tmp/d
+    assert_equal "$(seccomp_log_code "$BB")" code=0x7ffc0000
+}
+
+@test "seccomp: SCMP_ACT_ALLOW rules over an SCMP_ACT_ERRNO default, with defaultErrnoRet" {
+    # What busybox needs to start and run cat and mkdir, but not mkdir itself.
+    local allowed
+    allowed=$(jq -c '[.linux.seccomp.syscalls[] | select(.action == "SCMP_ACT_ALLOW") | .names[]
+        | select(. != "mkdir" and . != "mkdirat")]' "$TOP_SRCDIR/tests/unit/data/seccomp-docker.json")
+    set_seccomp "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 38,
+        \"syscalls\": [{\"names\": $allowed, \"action\": \"SCMP_ACT_ALLOW\"}]}"
+    set_sh 'cat /etc/passwd >/dev/null && echo cat-ok; mkdir /tmp/d 2>&1; true'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_line cat-ok
+    assert_line "mkdir: can't create directory '/tmp/d': Function not implemented"
+}
+
+@test "seccomp: SECCOMP_FILTER_FLAG_LOG logs the actions the filter takes, which are not logged without it" {
+    bb_tag
+    local plain=$BB
+    set_seccomp '{"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+    set_sh "$plain mkdir /tmp/d 2>/dev/null; echo rc=\$?"
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_output rc=1
+
+    bb_tag
+    update_config '.linux.seccomp.flags = ["SECCOMP_FILTER_FLAG_LOG"]'
+    set_sh "$BB mkdir /tmp/d 2>/dev/null; echo rc=\$?"
+    hrun run --bundle "$BUNDLE" c2
+    assert_success
+    assert_output rc=1
+    # SECCOMP_RET_ERRNO (the record has the action without its errno)
+    assert_equal "$(seccomp_log_code "$BB")" code=0x50000
+    assert_equal "$(seccomp_records "$plain")" ""
+}
+
+@test "seccomp: SECCOMP_FILTER_FLAG_SPEC_ALLOW leaves speculative store bypass as it was" {
+    set_seccomp '{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"]}'
+    set_sh 'grep -E "^(Seccomp|Speculation_Store_Bypass):" /proc/self/status'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_line --regexp '^Seccomp:[[:space:]]+2$'
+    refute_line --partial 'force mitigated'
+    # Where the kernel mitigates for every seccomp filter, the flag is what
+    # makes the difference.
+    if grep -q seccomp /sys/devices/system/cpu/vulnerabilities/spec_store_bypass 2>/dev/null; then
+        update_config '.linux.seccomp.flags = []'
+        hrun run --bundle "$BUNDLE" c2
+        assert_success
+        assert_line --partial 'force mitigated'
+    fi
+}
+
+@test "seccomp: SCMP_ACT_NOTIFY with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV still reaches the agent" {
+    local sock=$TEST_TMP/agent.sock out=$TEST_TMP/agent.json
+    start_agent "$sock" "$out"
+    wait_until 10 test -e "$out.ready"
+    set_seccomp "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"$sock\",
+        \"flags\": [\"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\"],
+        \"syscalls\": [{\"names\": [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}"
+    set_sh 'mkdir /tmp/d 2>&1; echo rc=$?'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_line "mkdir: can't create directory '/tmp/d': Read-only file system"
+    wait_file_has "$out" seccompFd
+    wait_until 10 pid_gone "$AGENT_PID"
+    assert_nothing_left c1
+}
+
+# make_m32: /m32 in the rootfs, i386 code that calls mkdir("/tmp/d32")
+# through int 0x80 and exits with the errno (0 on success).
+make_m32() {
+    command -v as >/dev/null && command -v ld >/dev/null ||
+        skip "no binutils to assemble the i386 test program"
+    printf '%s\n' '.globl _start' '_start:' \
+        '    movl $39, %eax' '    movl $path, %ebx' '    movl $0755, %ecx' '    int $0x80' \
+        '    negl %eax' '    movl %eax, %ebx' '    movl $1, %eax' '    int $0x80' \
+        '.data' 'path: .asciz "/tmp/d32"' > "$TEST_TMP/m32.s"
+    as --32 -o "$TEST_TMP/m32.o" "$TEST_TMP/m32.s"
+    ld -m elf_i386 -o "$BUNDLE/rootfs/m32" "$TEST_TMP/m32.o"
+}
+
+@test "seccomp: architectures: i386 syscalls are filtered with SCMP_ARCH_X86, killed without it" {
+    [ "$(uname -m)" = x86_64 ] || skip "an x86_64 test"
+    make_m32
+    set_seccomp '{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 30}]}'
+    set_sh '/m32; echo rc=$?'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_output rc=30
+
+    update_config '.linux.seccomp.architectures = ["SCMP_ARCH_X86_64"]'
+    hrun run --bundle "$BUNDLE" c2
+    assert_success
+    assert_output rc=159
+    [ ! -e "$BUNDLE/rootfs/tmp/d32" ]
+
+    # Without a filter the program works: the two results are seccomp's.
+    update_config 'del(.linux.seccomp)'
+    hrun run --bundle "$BUNDLE" c3
+    assert_success
+    assert_output rc=0
+    assert_nothing_left c1 c2 c3
+}
+
+# kill_with RULE_ARGS_JSON: the container sends itself signals 0, 17, 23,
+# 28 (all harmless to sh) with kill(2) denied where the argument
+# conditions on the signal number hold; prints the signals that got through.
+kill_with() {
+    set_seccomp "{\"defaultAction\": \"SCMP_ACT_ALLOW\",
+        \"syscalls\": [{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [$1]}]}"
+    set_sh 'for s in 0 17 23 28; do kill -$s $$ 2>/dev/null && printf "%s " $s; done; echo'
+    KILL_RUN=$((KILL_RUN + 1))
+    hrun run --bundle "$BUNDLE" "c$KILL_RUN"
+    assert_success
+}
+
+@test "seccomp: every argument operator, as the signals kill(2) may still send show" {
+    KILL_RUN=0
+    kill_with '{"index": 1, "value": 23, "op": "SCMP_CMP_EQ"}'
+    assert_output "0 17 28 "
+    kill_with '{"index": 1, "value": 23, "op": "SCMP_CMP_NE"}'
+    assert_output "23 "
+    kill_with '{"index": 1, "value": 23, "op": "SCMP_CMP_LT"}'
+    assert_output "23 28 "
+    kill_with '{"index": 1, "value": 23, "op": "SCMP_CMP_LE"}'
+    assert_output "28 "
+    kill_with '{"index": 1, "value": 23, "op": "SCMP_CMP_GE"}'
+    assert_output "0 17 "
+    kill_with '{"index": 1, "value": 23, "op": "SCMP_CMP_GT"}'
+    assert_output "0 17 23 "
+    # 17 = 0b10001 and 23 = 0b10111 have bit 0 set; 0 and 28 do not.
+    kill_with '{"index": 1, "value": 1, "valueTwo": 1, "op": "SCMP_CMP_MASKED_EQ"}'
+    assert_output "0 28 "
+}
+
+@test "seccomp: conditions on different arguments must all hold; on the same argument any one (as runc)" {
+    KILL_RUN=0
+    # kill(1, 23) only: the shell is pid 1; kill -23 0 signals its group.
+    kill_with '{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 23, "op": "SCMP_CMP_EQ"}'
+    assert_output "0 17 28 "
+    set_sh 'kill -23 0 && echo group-ok'
+    hrun run --bundle "$BUNDLE" c-group
+    assert_success
+    assert_output group-ok
+    # runc adds one rule per condition when an argument is named twice:
+    # GE 17 or LT 28 holds for every signal sent.
+    kill_with '{"index": 1, "value": 17, "op": "SCMP_CMP_GE"}, {"index": 1, "value": 28, "op": "SCMP_CMP_LT"}'
+    assert_output ""
+}
+
+@test "seccomp: unknown syscall names are skipped, the known ones of the rule still apply" {
+    set_seccomp '{"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["no_such_syscall_at_all", "mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"},
+                     {"names": ["another_made_up_one"], "action": "SCMP_ACT_KILL"}]}'
+    set_sh 'mkdir /tmp/d 2>&1; echo rc=$?'
+    hrun run --bundle "$BUNDLE" c1
+    assert_success
+    assert_line "mkdir: can't create directory '/tmp/d': Operation not permitted"
+    assert_line rc=1
+    assert_nothing_left c1
+}
+
 # ---- bad profiles: refused before anything is made ----
 
 expect_refused() {
@@ -178,44 +409,13 @@ expect_refused() {
 
 # ---- the seccomp agent ----
 
-# A minimal agent: takes one connection, saves the container process state,
+# A minimal agent (tests/helpers/seccomp_agent): takes one connection,
+# saves the container process state and the number of fds it came with,
 # answers every notification for the fd it got with -EROFS.
 start_agent() {
-    python3 - "$1" "$2" <<'EOF' &
-import array, ctypes, os, socket, struct, sys, fcntl
-path, out = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(path); s.listen(1)
-open(out + ".ready", "w").close()
-c, _ = s.accept()
-fds = array.array("i")
-msg, anc, _, _ = c.recvmsg(65536, socket.CMSG_SPACE(4 * 4))
-for level, typ, data in anc:
-    if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-        fds.frombytes(data[: len(data) - (len(data) % 4)])
-while True:
-    more = c.recv(65536)
-    if not more:
-        break
-    msg += more
-with open(out, "wb") as f:
-    f.write(msg + b"\n" + str(len(fds)).encode() + b"\n")
-nfd = fds[0]
-# struct seccomp_notif is 80 bytes, seccomp_notif_resp 24: _IOWR('!', 0/1, ...)
-RECV, SEND = 0xC0502100, 0xC0182101
-while True:
-    buf = bytearray(80)
-    try:
-        fcntl.ioctl(nfd, RECV, buf, True)
-    except OSError:
-        break
-    nid = struct.unpack_from("Q", buf, 0)[0]
-    resp = struct.pack("QqiI", nid, 0, -30, 0)
-    try:
-        fcntl.ioctl(nfd, SEND, bytearray(resp), True)
-    except OSError:
-        pass
-EOF
+    local agent=${SECCOMP_AGENT:-$(dirname "$HUSK")/tests/helpers/seccomp_agent}
+    [ -x "$agent" ] || fail "seccomp_agent not built: $agent"
+    "$agent" "$1" "$2" </dev/null 3>&- &
     AGENT_PID=$!
 }
 

@@ -166,6 +166,7 @@ hostile_08() {
     hrun run --bundle "$BUNDLE" c1
     assert_success
     assert_equal "$output" "$(printf 'character special file 1:3\ncharacter special file 1:3\ncharacter special file 1:3\ntmpfs')"
+    assert_host_untouched
     assert_nothing_left c1
 }
 
@@ -241,6 +242,7 @@ hostile_13() {
     hrun run --bundle "$BUNDLE" c1
     assert_success
     assert_output real
+    assert_host_untouched
     assert_nothing_left c1
 }
 
@@ -305,5 +307,41 @@ hostile_16() {
     assert_line --index 0 'character special file 88'
     assert_line --regexp '^/dev/pts/[0-9]+$'
     hrun delete -f c1
+    assert_nothing_left c1
+}
+
+# hostile rootfs: /dev/pts/N and /dev/pts/ptmx planted as symlinks, with a terminal and no devpts over them
+hostile_17() {
+    local recvtty=${RECVTTY:-$(dirname "$HUSK")/tests/helpers/recvtty}
+    [ -x "$recvtty" ] || fail "recvtty not built: $recvtty"
+    # The image's own /dev and /dev/pts: nothing of the config covers them.
+    update_config 'del(.mounts[] | select(.destination == "/dev" or .destination == "/dev/pts"))
+        | .process.terminal = true'
+    echo image-secret > "$ROOTFS/etc/console-target"
+    mkdir -p "$ROOTFS/dev/pts"
+    local n
+    for n in 0 1 2 3; do
+        ln -sf "$CANARY/keep" "$ROOTFS/dev/pts/$n"
+    done
+    ln -sf /etc/console-target "$ROOTFS/dev/pts/4"
+    ln -sf "$(climbing_target)/keep" "$ROOTFS/dev/pts/ptmx"
+    set_sh 'echo from-container > /dev/console; cat /etc/console-target'
+    "$recvtty" -m print "$TEST_TMP/console.sock" </dev/null >"$TEST_TMP/console.out" 2>&1 3>&- &
+    local rpid=$!
+    wait_until 10 test -S "$TEST_TMP/console.sock"
+    hrun run -d --console-socket "$TEST_TMP/console.sock" --bundle "$BUNDLE" c1
+    # Refused (no pty to be had through the planted links) or, if a pty was
+    # found, the console is it: never a planted target.
+    if [ "$status" -eq 0 ]; then
+        wait_until 10 pid_gone "$rpid" || true
+        hrun delete -f c1
+    else
+        [[ "$stderr" == *ptmx* || "$stderr" == *console* ]] || fail "stderr: $stderr"
+    fi
+    kill -9 "$rpid" 2>/dev/null || true
+    wait "$rpid" 2>/dev/null || true
+    assert_equal "$(cat "$ROOTFS/etc/console-target")" image-secret
+    [ ! -e "$ROOTFS$CANARY/keep" ]
+    assert_host_untouched
     assert_nothing_left c1
 }

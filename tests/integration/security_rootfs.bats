@@ -72,3 +72,7 @@ load security_rootfs
 @test "the console is the container's pty on /dev/console" {
     hostile_16
 }
+
+@test "hostile rootfs: /dev/pts/N and /dev/pts/ptmx planted as symlinks, with a terminal, lead nowhere" {
+    hostile_17
+}

@@ -86,3 +86,7 @@ load security_rootfs
 @test "fallback: the console is the container's pty on /dev/console" {
     hostile_16
 }
+
+@test "fallback: hostile rootfs: /dev/pts/N and /dev/pts/ptmx planted as symlinks, with a terminal, lead nowhere" {
+    hostile_17
+}

@@ -1,6 +1,7 @@
 /* Unit tests for src/lib/exec.c: --user resolution against the container's
  * passwd and group files (numbers, names, defaults, and names that are not
- * there). */
+ * there); what exec reads of the container to choose its session keyring
+ * (the state record's noNewKeyring, the keyring's name). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,10 +10,15 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exec.h"
+#include "process.h"
+#include "state_store.h"
 
 static const char *passwd =
     "root:x:0:0:root:/root:/bin/sh\n"
@@ -117,6 +123,53 @@ static void test_user_groups(void **state)
     free(gids);
 }
 
+/* The record keeps noNewKeyring either way; a record written before the
+ * field existed reads as false (the init did make a keyring). */
+static void test_record_no_new_keyring(void **state)
+{
+    (void) state;
+    char dir[] = "/tmp/husk-unit-exec-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    assert_true(dfd >= 0);
+    husk_error_t err = NULL;
+    for (int want = 0; want <= 1; want++) {
+        husk_state_record rec = { .id = "c1", .pid = 1, .bundle = "/b", .no_new_keyring = want };
+        assert_int_equal(husk_state_record_save(dfd, &rec, &err), 0);
+        husk_state_record *got = NULL;
+        assert_int_equal(husk_state_record_load(dfd, &got, &err), 0);
+        assert_int_equal(got->no_new_keyring, want);
+        husk_state_record_free(got);
+    }
+    char path[64];
+    snprintf(path, sizeof(path), "%s/%s", dir, HUSK_STATE_FILE);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"id\": \"c1\", \"pid\": 1, \"bundle\": \"/b\"}", f);
+    fclose(f);
+    husk_state_record *old = NULL;
+    assert_int_equal(husk_state_record_load(dfd, &old, &err), 0);
+    assert_false(old->no_new_keyring);
+    husk_state_record_free(old);
+    assert_int_equal(unlink(path), 0);
+    close(dfd);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* init and exec must agree on the name; long ids are cut, not overflowed. */
+static void test_keyring_name(void **state)
+{
+    (void) state;
+    char name[HUSK_SESSION_KEYRING_NAME_MAX];
+    husk_process_session_keyring_name("web-1", 4321, name, sizeof(name));
+    assert_string_equal(name, "_ses.web-1.4321");
+    char long_id[1024];
+    memset(long_id, 'a', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = '\0';
+    husk_process_session_keyring_name(long_id, 2147483647, name, sizeof(name));
+    assert_int_equal(strlen(name), 5 + 250 + 11);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +178,8 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_no_files),
         cmocka_unit_test(test_user_groups),
+        cmocka_unit_test(test_record_no_new_keyring),
+        cmocka_unit_test(test_keyring_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -299,6 +299,53 @@ static void test_timeout(void **state)
     husk_error_free(&err);
 }
 
+/* Gone, or a zombie waiting for whoever inherited it: either way it no
+ * longer runs. */
+static bool pid_not_running(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    cleanup_free char *stat = NULL;
+    size_t n = 0;
+    husk_error_t err = NULL;
+    if (husk_read_file(path, &stat, &n, &err) < 0) {
+        husk_error_free(&err);
+        return true;
+    }
+    const char *paren = strrchr(stat, ')');
+    return paren != NULL && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* A hook that timed out is killed with everything it spawned: its process
+ * group, not only its own pid. */
+static void test_timeout_kills_descendants(void **state)
+{
+    (void)state;
+    struct sh_hook h;
+    sh_hook(&h, "sleep 30 & echo $! > %s/child; echo $$ > %s/pid; exec sleep 30", tmpdir,
+            tmpdir);
+    h.hook.has_timeout = true;
+    h.hook.timeout = 1;
+    husk_error_t err = NULL;
+    assert_true(husk_hooks_run("prestart", &h.hook, 1, NULL, "{}", &err) < 0);
+    assert_non_null(strstr(err->msg, "timed out after 1 s"));
+    husk_error_free(&err);
+
+    cleanup_free char *child_text = read_tmp("child", NULL);
+    assert_non_null(child_text);
+    pid_t child = (pid_t)atoi(child_text);
+    assert_true(child > 0);
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; i++) {
+        gone = pid_not_running(child);
+        if (!gone)
+            usleep(10000);
+    }
+    if (!gone)
+        kill(child, SIGKILL); /* do not leave it behind when the test fails */
+    assert_true(gone);
+}
+
 /* A hook that never reads its stdin, fed more than a pipe holds: EPIPE is
  * not an error, and the caller's SIGPIPE state is as it was. */
 static void test_hook_ignoring_stdin(void **state)
@@ -400,6 +447,8 @@ int main(void)
                                         remove_tmpdir),
         cmocka_unit_test_setup_teardown(test_stderr_tail_is_bounded, make_tmpdir, remove_tmpdir),
         cmocka_unit_test_setup_teardown(test_timeout, make_tmpdir, remove_tmpdir),
+        cmocka_unit_test_setup_teardown(test_timeout_kills_descendants, make_tmpdir,
+                                        remove_tmpdir),
         cmocka_unit_test_setup_teardown(test_hook_ignoring_stdin, make_tmpdir, remove_tmpdir),
         cmocka_unit_test_setup_teardown(test_exec_failure, make_tmpdir, remove_tmpdir),
         cmocka_unit_test_setup_teardown(test_exec_through_fd, make_tmpdir, remove_tmpdir),

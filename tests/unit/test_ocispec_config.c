@@ -1,6 +1,7 @@
 /* libocispec config.json: every field of a fixture that sets them all, the
  * parse -> generate -> parse round trip, absent versus zero, edge values. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -364,6 +365,85 @@ static void test_generate_keeps_extremes(void **state)
     ocispec_config_free(c);
 }
 
+/* The keys of the object that follows `"name":{` in compact json, in the
+ * order written, checked against want (NULL-terminated): only nested
+ * depth-1 keys count. */
+static void assert_key_order(const char *json, const char *name, const char *const *want)
+{
+    char open[64];
+    snprintf(open, sizeof(open), "\"%s\":{", name);
+    const char *p = strstr(json, open);
+    if (p == NULL)
+        fail_msg("no object `%s` in the generated json", name);
+    p += strlen(open);
+    size_t k = 0;
+    int depth = 0;
+    bool in_string = false, is_key = true;
+    const char *start = NULL;
+    for (; *p != '\0' && depth >= 0; p++) {
+        if (in_string) {
+            if (*p == '\\')
+                p++;
+            else if (*p == '"') {
+                in_string = false;
+                if (depth == 0 && is_key) {
+                    size_t len = (size_t)(p - start);
+                    if (want[k] == NULL)
+                        fail_msg("%s: unexpected key %.*s", name, (int)len, start);
+                    if (strlen(want[k]) != len || strncmp(want[k], start, len) != 0)
+                        fail_msg("%s: key #%zu is %.*s, runc writes %s there", name, k, (int)len,
+                                 start, want[k]);
+                    k++;
+                }
+            }
+            continue;
+        }
+        if (*p == '"') {
+            in_string = true;
+            start = p + 1;
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+        } else if (*p == '}' || *p == ']') {
+            depth--;
+        } else if (*p == ':' && depth == 0) {
+            is_key = false;
+        } else if (*p == ',' && depth == 0) {
+            is_key = true;
+        }
+    }
+    if (want[k] != NULL)
+        fail_msg("%s: key %s missing from the generated json", name, want[k]);
+}
+
+/* The generator writes keys in the order of the runtime-spec's Go types,
+ * which is the order runc (encoding/json) writes them: a config husk
+ * rewrites reads the same as one runc wrote. config-full sets every field. */
+static void test_generate_key_order_is_runcs(void **state)
+{
+    (void)state;
+    ocispec_config *c = parse_full();
+    char *err = NULL;
+    char *json = ocispec_config_generate(c, false, &err);
+    assert_non_null(json);
+    static const char *const memory[] = {"limit", "reservation", "swap", "kernel", "kernelTCP",
+                                         "swappiness", "disableOOMKiller", "useHierarchy",
+                                         "checkBeforeUpdate", NULL};
+    static const char *const cpu[] = {"shares", "quota", "burst", "period", "realtimeRuntime",
+                                      "realtimePeriod", "cpus", "mems", "idle", NULL};
+    static const char *const block_io[] = {"weight", "leafWeight", "weightDevice",
+                                           "throttleReadBpsDevice", "throttleWriteBpsDevice",
+                                           "throttleReadIOPSDevice", "throttleWriteIOPSDevice",
+                                           NULL};
+    static const char *const resources[] = {"devices", "memory", "cpu", "pids", "blockIO",
+                                            "hugepageLimits", "network", "rdma", "unified", NULL};
+    assert_key_order(json, "memory", memory);
+    assert_key_order(json, "cpu", cpu);
+    assert_key_order(json, "blockIO", block_io);
+    assert_key_order(json, "resources", resources);
+    free(json);
+    ocispec_config_free(c);
+}
+
 static void test_generate_pretty_uses_tabs(void **state)
 {
     (void)state;
@@ -561,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_full_linux_rest),
         cmocka_unit_test(test_round_trip_full),
         cmocka_unit_test(test_generate_keeps_extremes),
+        cmocka_unit_test(test_generate_key_order_is_runcs),
         cmocka_unit_test(test_generate_pretty_uses_tabs),
         cmocka_unit_test(test_absent_and_zero_stay_distinct),
         cmocka_unit_test(test_null_reads_as_absent),

@@ -1,5 +1,6 @@
-/* Unit tests for the rootfs option language: the recursive attributes
- * (rro, rnosuid, atime modes) that go to mount_setattr. No root needed. */
+/* Unit tests for the rootfs option language (the recursive attributes
+ * that go to mount_setattr, the atime modes), the openat2 fallback, and the
+ * console bind from the pty's fd (that one needs root, skipped without). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,8 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "rootfs.h"
@@ -84,6 +89,38 @@ static void test_plain_options_stay_plain(void **state)
     assert_int_equal(mf.propagation, MS_SLAVE | MS_REC);
     assert_int_equal(mf.attr_set | mf.attr_clr, 0);
     assert_string_equal(mf.data, "rfoo=1");
+    husk_mount_flags_free(&mf);
+}
+
+static void test_atime_later_wins(void **state)
+{
+    (void) state;
+    static const struct {
+        const char *opt;
+        unsigned long flags;
+    } cases[] = {
+        { "noatime", MS_NOATIME },         { "strictatime", MS_STRICTATIME },
+        { "relatime", MS_RELATIME },       { "norelatime", MS_STRICTATIME },
+        { "atime", 0 },                    { "nostrictatime", 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* Each follows a strictatime and a noatime: only the last counts. */
+        char *opts[] = { "strictatime", "noatime", (char *) cases[i].opt, "nodiratime" };
+        husk_mount_flags mf;
+        parse(opts, 4, &mf);
+        assert_int_equal(mf.flags, cases[i].flags | MS_NODIRATIME);
+        husk_mount_flags_free(&mf);
+    }
+}
+
+static void test_runtime_options_are_not_data(void **state)
+{
+    (void) state;
+    char *opts[] = { "tmpcopyup", "idmap", "ridmap", "defaults", "size=1m", "bogus" };
+    husk_mount_flags mf;
+    parse(opts, sizeof(opts) / sizeof(opts[0]), &mf);
+    assert_int_equal(mf.flags, 0);
+    assert_string_equal(mf.data, "size=1m,bogus");
     husk_mount_flags_free(&mf);
 }
 
@@ -196,6 +233,75 @@ static void test_fallback_refuses_magic_links(void **state)
     close(root);
 }
 
+/* In a child with its own mount namespace, chrooted into a scratch dir
+ * holding /dev: what husk_rootfs_bind_console_fd puts on /dev/console.
+ * Exit codes: 0 the pty's peer is there; 2 the planted symlink was
+ * followed; 3 the bind failed; 1 anything else. */
+static int console_fd_child(const char *dir)
+{
+    char proc[96];
+    snprintf(proc, sizeof(proc), "%s/proc", dir);
+    /* The pty is opened in the new mount namespace, as the init does: a
+     * mount of another namespace cannot be bound. /proc/self/fd: how husk
+     * names the fds it mounts. */
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("proc", proc, "proc", 0, NULL) < 0)
+        return 1;
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || unlockpt(master) < 0)
+        return 1;
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (slave < 0 || null_fd < 0 || chroot(dir) < 0 || chdir("/") < 0)
+        return 1;
+    husk_error_t err = NULL;
+    if (husk_rootfs_bind_console_fd(null_fd, &err) == 0)
+        return 1;
+    husk_error_free(&err);
+    if (symlink("/etc-target", "/dev/console") < 0)
+        return 1;
+    if (husk_rootfs_bind_console_fd(slave, &err) == 0)
+        return 1;
+    husk_error_free(&err);
+    if (access("/etc-target", F_OK) == 0 || unlink("/dev/console") < 0)
+        return 2;
+    if (husk_rootfs_bind_console_fd(slave, &err) < 0)
+        return 3;
+    struct stat want, got;
+    if (fstat(slave, &want) < 0 || stat("/dev/console", &got) < 0)
+        return 1;
+    return want.st_rdev == got.st_rdev && want.st_dev == got.st_dev ? 0 : 1;
+}
+
+static void test_console_from_the_peer_fd(void **state)
+{
+    (void) state;
+    if (geteuid() != 0)
+        skip();
+    char dir[] = "/tmp/husk-console-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char dev[64];
+    snprintf(dev, sizeof(dev), "%s/dev", dir);
+    assert_int_equal(mkdir(dev, 0755), 0);
+    char proc[64];
+    snprintf(proc, sizeof(proc), "%s/proc", dir);
+    assert_int_equal(mkdir(proc, 0755), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(console_fd_child(dir));
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    char path[96];
+    snprintf(path, sizeof(path), "%s/dev/console", dir);
+    unlink(path);
+    rmdir(dev);
+    rmdir(proc);
+    rmdir(dir);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,8 +309,11 @@ int main(void)
         cmocka_unit_test(test_recursive_later_wins),
         cmocka_unit_test(test_recursive_atime),
         cmocka_unit_test(test_plain_options_stay_plain),
+        cmocka_unit_test(test_atime_later_wins),
+        cmocka_unit_test(test_runtime_options_are_not_data),
         cmocka_unit_test_setup_teardown(test_fallback_matches_openat2, make_tree, remove_tree),
         cmocka_unit_test(test_fallback_refuses_magic_links),
+        cmocka_unit_test(test_console_from_the_peer_fd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

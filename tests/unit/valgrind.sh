@@ -6,6 +6,7 @@
 #   BUILD_DIR defaults to the current directory; TEST_NAMEs (e.g.
 #   test_ocispec_config) narrow the run.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-.}
 [ $# -gt 0 ] && shift
 dir="$build/tests/unit"
@@ -37,7 +38,7 @@ for t in $tests; do
 	fi
 	log=$(mktemp)
 	if valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-		"$t" >"$log" 2>&1; then
+		--suppressions="$here/valgrind.supp" "$t" >"$log" 2>&1; then
 		echo "ok   $(basename "$t")"
 		passed=$((passed + 1))
 	else
