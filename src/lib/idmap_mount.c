@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "namespaces.h"
+#include "rootfs.h"
 #include "syscalls.h"
 #include "utils.h"
 
@@ -89,17 +90,6 @@ static int userns_with_maps(const char *owner, const ocispec_id_mapping *uid, si
     return ret;
 }
 
-static char *source_path(const char *bundle, const char *source)
-{
-    char *out = NULL;
-    if (source[0] == '/')
-        return strdup(source);
-    /* runtime-spec: a relative source is taken from the bundle. */
-    if (asprintf(&out, "%s/%s", bundle, source) < 0)
-        return NULL;
-    return out;
-}
-
 static int open_one(const ocispec_config *config, const char *bundle, bool new_user, size_t idx,
                     bool recursive, int *out, husk_error_t *err)
 {
@@ -132,7 +122,7 @@ static int open_one(const ocispec_config *config, const char *bundle, bool new_u
     }
     if (m->source == NULL)
         return husk_error_set(err, 0, "mounts[%zu].source: required for a bind mount", idx);
-    cleanup_free char *src = source_path(bundle, m->source);
+    cleanup_free char *src = husk_rootfs_bind_source(bundle, m->source);
     if (src == NULL)
         return husk_error_set(err, ENOMEM, "mounts[%zu].source", idx);
 

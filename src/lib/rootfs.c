@@ -437,8 +437,7 @@ static bool is_bind(const ocispec_mount *m, const husk_mount_flags *mf)
     return (mf->flags & MS_BIND) || (m->type != NULL && strcmp(m->type, "bind") == 0);
 }
 
-/* The bind source, relative ones taken from the bundle (runtime-spec). */
-static char *bind_source(const char *bundle, const char *source)
+char *husk_rootfs_bind_source(const char *bundle, const char *source)
 {
     char *out = NULL;
     if (source[0] == '/')
@@ -796,7 +795,7 @@ static int mount_one(int root_fd, const char *bundle, const ocispec_mount *m, si
             ret = husk_error_set(err, 0, "mounts[%zu].source: required for a bind mount", idx);
             goto out;
         }
-        src = bind_source(bundle, m->source);
+        src = husk_rootfs_bind_source(bundle, m->source);
         struct stat st;
         if (src == NULL || stat(src, &st) < 0) {
             ret = husk_error_set(err, src ? errno : ENOMEM, "bind mount `%s` on `%s`", m->source,

@@ -76,6 +76,11 @@ int husk_rootfs_make_cwd(const char *cwd, husk_error_t *err);
  * cwd. On failure errno is set too, and err may be NULL. */
 int husk_rootfs_chdir(const char *cwd, husk_error_t *err);
 
+/* A bind mount's source as a host path: an absolute one as it is, a
+ * relative one taken from the bundle (runtime-spec config.md). malloc'd;
+ * NULL when out of memory. */
+char *husk_rootfs_bind_source(const char *bundle, const char *source);
+
 /* After entering: bind-mounts the pty peer on /dev/console from its fd
  * (from TIOCGPTPEER): no path to look up, so nothing at /dev/pts/N in the
  * container can stand in for the pty. */

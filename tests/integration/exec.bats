@@ -29,19 +29,6 @@ start_c1() {
     INIT=$(state_field c1 pid)
 }
 
-# cg_procs: how many processes the container's cgroup holds (pids hierarchy).
-cg_procs() {
-    local d
-    for d in /sys/fs/cgroup/pids/husk-test/$CG_NAME /sys/fs/cgroup/husk-test/$CG_NAME; do
-        if [ -f "$d/cgroup.procs" ]; then
-            wc -l <"$d/cgroup.procs"
-            return
-        fi
-    done
-    echo "no cgroup.procs for $CG_NAME" >&2
-    return 1
-}
-
 # only_the_init: the container's cgroup holds nothing but its init, and no
 # other process of this test (husk, or anything it started: all carry
 # $TAG) is alive.

@@ -26,21 +26,9 @@ keyring_bundle() {
     set_sh 'session_keyring >/tmp/init-keyring; exec sleep 1000'
 }
 
-# cg_pids_count: processes in the container's cgroup (any hierarchy that
-# has cgroup.procs: v1 pids, or v2).
-cg_pids_count() {
-    local d
-    for d in /sys/fs/cgroup/pids/husk-test/$CG_NAME /sys/fs/cgroup/husk-test/$CG_NAME; do
-        if [ -f "$d/cgroup.procs" ]; then
-            wc -l <"$d/cgroup.procs"
-            return
-        fi
-    done
-    echo 0
-}
-
 exec_placed() {
-    [ "$(cg_pids_count)" -ge 2 ]
+    local n
+    n=$(cg_procs 2>/dev/null) && [ "$n" -ge 2 ]
 }
 
 init_keyring() {

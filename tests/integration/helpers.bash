@@ -379,3 +379,30 @@ teardown_bundle() {
     [ -n "${TEST_TMP:-}" ] && rm -rf "$TEST_TMP"
     return 0
 }
+
+# fails_cleanly ID WORD...: `husk run` of $BUNDLE fails (1..123, not a crash
+# or a timeout), stderr names every WORD, and nothing is left behind.
+fails_cleanly() {
+    local id=$1 w
+    shift
+    hrun run --bundle "$BUNDLE" "$id"
+    [ "$status" -ne 0 ] || fail "husk run $id succeeded; stdout: $output"
+    [ "$status" -lt 124 ] || fail "husk run $id exited $status; stderr: $stderr"
+    for w in "$@"; do
+        [[ "$stderr" == *"$w"* ]] || fail "stderr does not name '$w': $stderr"
+    done
+    assert_nothing_left "$id"
+}
+
+# cg_procs: how many processes the container's cgroup holds (v1 pids hierarchy, or v2).
+cg_procs() {
+    local d
+    for d in /sys/fs/cgroup/pids/husk-test/$CG_NAME /sys/fs/cgroup/husk-test/$CG_NAME; do
+        if [ -f "$d/cgroup.procs" ]; then
+            wc -l <"$d/cgroup.procs"
+            return
+        fi
+    done
+    echo "no cgroup.procs for $CG_NAME" >&2
+    return 1
+}

@@ -22,18 +22,6 @@ teardown() {
     teardown_bundle
 }
 
-fails_cleanly() {
-    local id=$1 w
-    shift
-    hrun run --bundle "$BUNDLE" "$id"
-    [ "$status" -ne 0 ] || fail "husk run $id succeeded; stdout: $output"
-    [ "$status" -lt 124 ] || fail "husk run $id exited $status; stderr: $stderr"
-    for w in "$@"; do
-        [[ "$stderr" == *"$w"* ]] || fail "stderr does not name '$w': $stderr"
-    done
-    assert_nothing_left "$id"
-}
-
 MAP='[{"containerID": 0, "hostID": 100000, "size": 65536}]'
 
 # with_userns: root inside = host 100000, the bundle reachable by it.

@@ -23,20 +23,6 @@ teardown() {
     teardown_bundle
 }
 
-# fails_cleanly ID WORD...: `husk run` of $BUNDLE fails (1..123, not a crash
-# or a timeout), stderr names every WORD, and nothing is left behind.
-fails_cleanly() {
-    local id=$1 w
-    shift
-    hrun run --bundle "$BUNDLE" "$id"
-    [ "$status" -ne 0 ] || fail "husk run $id succeeded; stdout: $output"
-    [ "$status" -lt 124 ] || fail "husk run $id exited $status; stderr: $stderr"
-    for w in "$@"; do
-        [[ "$stderr" == *"$w"* ]] || fail "stderr does not name '$w': $stderr"
-    done
-    assert_nothing_left "$id"
-}
-
 # with_namespaces TYPE...: the config's namespaces plus these, new.
 with_namespaces() {
     local t
