@@ -654,15 +654,9 @@ static int resolve_user(ocispec_process *p, const char *spec, husk_error_t *err)
 static int child_open_pty(ocispec_process *p, int sync, int *slave, husk_error_t *err)
 {
     cleanup_close int master = -1;
-    if (husk_terminal_open_pty(&master, slave, err) < 0)
-        return husk_error_wrap(err, "--tty");
     cleanup_free char *name = NULL;
-    if (husk_terminal_pty_name(master, &name, err) < 0)
-        return -1;
-    if (p->console_size != NULL &&
-        husk_terminal_set_size(master, (unsigned short) p->console_size->height,
-                               (unsigned short) p->console_size->width, err) < 0)
-        return husk_error_wrap(err, "process.consoleSize");
+    if (husk_terminal_open_sized_pty(p->console_size, &master, slave, &name, err) < 0)
+        return husk_error_wrap(err, "--tty");
     return husk_sync_send(sync, HUSK_SYNC_PTY, 0, 0, name, master, err);
 }
 

@@ -422,15 +422,9 @@ static int setup_console(struct init_ctx *ctx, husk_error_t *err)
     const ocispec_process *p = ctx->spec->config->process;
     cleanup_close int master = -1;
     int slave = -1;
-    if (husk_terminal_open_pty(&master, &slave, err) < 0)
-        return husk_error_wrap(err, "process.terminal");
     cleanup_free char *name = NULL;
-    if (husk_terminal_pty_name(master, &name, err) < 0)
-        return -1;
-    if (p->console_size != NULL &&
-        husk_terminal_set_size(master, (unsigned short) p->console_size->height,
-                               (unsigned short) p->console_size->width, err) < 0)
-        return husk_error_wrap(err, "process.consoleSize");
+    if (husk_terminal_open_sized_pty(p->console_size, &master, &slave, &name, err) < 0)
+        return husk_error_wrap(err, "process.terminal");
     if (husk_rootfs_bind_console_fd(slave, err) < 0)
         return -1;
     if (husk_sync_send(ctx->sync, HUSK_SYNC_PTY, 0, 0, name, master, err) < 0)

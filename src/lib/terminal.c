@@ -100,6 +100,26 @@ int husk_terminal_set_size(int fd, unsigned short rows, unsigned short cols,
     return 0;
 }
 
+int husk_terminal_open_sized_pty(const ocispec_console_size *size, int *master, int *slave,
+                                 char **name, husk_error_t *err)
+{
+    cleanup_close int m = -1;
+    cleanup_close int s = -1;
+    if (husk_terminal_open_pty(&m, &s, err) < 0)
+        return -1;
+    cleanup_free char *n = NULL;
+    if (husk_terminal_pty_name(m, &n, err) < 0)
+        return -1;
+    if (size != NULL &&
+        husk_terminal_set_size(m, (unsigned short) size->height, (unsigned short) size->width,
+                               err) < 0)
+        return husk_error_wrap(err, "process.consoleSize");
+    *master = steal_fd(&m);
+    *slave = steal_fd(&s);
+    *name = steal_pointer(&n);
+    return 0;
+}
+
 /* ---- passing fds over AF_UNIX ---- */
 
 int husk_send_fd_with_data(int sock, int fd, const void *data, size_t len, husk_error_t *err)

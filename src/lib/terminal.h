@@ -12,6 +12,7 @@
 #include <termios.h>
 
 #include "error.h"
+#include "ocispec.h"
 
 /* Opens a new pty pair from /dev/ptmx *as resolved in the current mount
  * namespace*: called inside the container after its devpts is mounted, the
@@ -24,6 +25,13 @@ int husk_terminal_open_pty(int *master, int *slave, husk_error_t *err);
 /* The peer's path ("/dev/pts/N") of a pty master, malloc'd into *name: what
  * /dev/console is bind-mounted from, and the payload sent with the fd. */
 int husk_terminal_pty_name(int master, char **name, husk_error_t *err);
+
+/* husk_terminal_open_pty, then the peer's name, then process.consoleSize
+ * (size may be NULL) on the master: the pty a process with
+ * `terminal: true` gets, for the init and for exec alike. On failure
+ * nothing stays open. */
+int husk_terminal_open_sized_pty(const ocispec_console_size *size, int *master, int *slave,
+                                 char **name, husk_error_t *err);
 
 /* In the process about to exec the container's program: starts a new
  * session (fine when already a session leader), makes `slave` its
