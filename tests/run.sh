@@ -7,7 +7,7 @@
 #   5. integration: every tests/integration/*.bats through `bats --tap`;
 #   6. vm: tests/vm/lane.sh, the files of tests/vm/lane.list in a cgroup v2 +
 #      systemd + AppArmor guest (software emulation: ~4 min to build the
-#      cached image the first time, then ~25 min; HUSK_VMLANE=0 leaves it out
+#      cached image the first time, then ~16 min; HUSK_VMLANE=0 leaves it out
 #      of a local run, never in CI).
 # It ends with the line `N passed, N failed` (`, N skipped` when some were)
 # and exits non-zero when anything failed.
