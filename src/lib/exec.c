@@ -631,9 +631,7 @@ static int plan_namespaces(struct exec_ctx *c, husk_error_t *err)
 
 __attribute__((noreturn)) static void child_die(int sync, husk_error_t *err)
 {
-    const char *text = (err && *err && (*err)->msg) ? (*err)->msg : "exec failed";
-    int errnum = (err && *err) ? (*err)->errno_value : 0;
-    husk_sync_send(sync, HUSK_SYNC_ERROR, errnum, 0, text, -1, NULL);
+    husk_sync_report(sync, err, "exec failed");
     _exit(127);
 }
 

@@ -101,6 +101,13 @@ int husk_sync_recv(int sock, struct husk_sync_msg *msg, int *fd, husk_error_t *e
     return 1;
 }
 
+void husk_sync_report(int sock, const husk_error_t *err, const char *fallback)
+{
+    const char *text = (err && *err && (*err)->msg) ? (*err)->msg : fallback;
+    int errnum = (err && *err) ? (*err)->errno_value : 0;
+    husk_sync_send(sock, HUSK_SYNC_ERROR, errnum, 0, text, -1, NULL);
+}
+
 int husk_sync_error(const struct husk_sync_msg *msg, husk_error_t *err)
 {
     /* The init's message already ends with strerror(errnum). */
@@ -143,9 +150,7 @@ struct init_ctx {
 
 __attribute__((noreturn)) static void init_die(struct init_ctx *ctx, husk_error_t *err)
 {
-    const char *text = (err && *err && (*err)->msg) ? (*err)->msg : "container init failed";
-    int errnum = (err && *err) ? (*err)->errno_value : 0;
-    husk_sync_send(ctx->sync, HUSK_SYNC_ERROR, errnum, 0, text, -1, NULL);
+    husk_sync_report(ctx->sync, err, "container init failed");
     _exit(1);
 }
 

@@ -81,6 +81,11 @@ int husk_sync_send(int sock, uint32_t type, int errnum, int64_t value, const cha
  * Returns 1 for a message, 0 for EOF. */
 int husk_sync_recv(int sock, struct husk_sync_msg *msg, int *fd, husk_error_t *err);
 
+/* The child side of an ERROR message: sends *err's text and errno (or
+ * `fallback` when there is none) to the parent, ignoring a send failure
+ * (the child exits next either way). */
+void husk_sync_report(int sock, const husk_error_t *err, const char *fallback);
+
 /* Turns an ERROR message into *err. */
 int husk_sync_error(const struct husk_sync_msg *msg, husk_error_t *err);
 
